@@ -1,0 +1,325 @@
+//! The command line: `volley run`, `volley validate`, `volley demo` and
+//! `volley demo-target`.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Parser, Subcommand};
+use volley_runtime::engine::{VolleyEngine, VuLimits};
+use volley_runtime::options::{Options, RunPlan};
+use volley_runtime::run::{self, RunReport};
+use volley_runtime::scenario::Scenario;
+
+use crate::demo_target::{DemoConfig, DemoTarget, LatencySpec};
+use crate::progress::ProgressLine;
+use crate::summary_text;
+
+/// Exit code when a threshold failed (k6's).
+pub const EXIT_THRESHOLDS_FAILED: u8 = 99;
+/// Exit code for bad input or a run that could not be carried out.
+pub const EXIT_ERROR: u8 = 1;
+
+/// Volley: load testing with WebAssembly component scenarios.
+#[derive(Debug, Parser)]
+#[command(name = "volley", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a scenario and print a summary.
+    Run(RunArgs),
+    /// Check that a file is a valid scenario and show what it exports.
+    Validate {
+        /// The scenario component (.wasm).
+        file: PathBuf,
+    },
+    /// Start the demo concert-booking target and run the built-in concert
+    /// scenario against it.
+    Demo(DemoArgs),
+    /// Serve the demo concert-booking API (a target to practise on).
+    DemoTarget(DemoTargetArgs),
+}
+
+#[derive(Debug, Args)]
+struct LoadArgs {
+    /// Number of VUs (overrides the scenario's options).
+    #[arg(short = 'u', long)]
+    vus: Option<u32>,
+    /// Test duration, such as 30s or 1m30s (overrides the scenario's options).
+    #[arg(short = 'd', long, value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Total iterations shared by the VUs (overrides the scenario's options).
+    #[arg(short = 'i', long)]
+    iterations: Option<u64>,
+    /// An environment variable for the scenario, KEY=VALUE (repeatable).
+    #[arg(short = 'e', long = "env", value_parser = parse_key_value)]
+    env: Vec<(String, String)>,
+    /// A JSON file of k6-style options (scenarios, thresholds, ...).
+    #[arg(short = 'c', long)]
+    config: Option<PathBuf>,
+    /// Write the end-of-test summary as k6's summary-export JSON.
+    #[arg(long)]
+    summary_export: Option<PathBuf>,
+    /// Do not draw the progress line.
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    /// Largest linear memory one VU may use, in MiB.
+    #[arg(long, default_value_t = 256)]
+    vu_memory_mib: usize,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The scenario component (.wasm).
+    scenario: PathBuf,
+    #[command(flatten)]
+    load: LoadArgs,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    load: LoadArgs,
+    /// Latency the demo target adds, such as "5ms" or "90%:5ms,10%:50ms".
+    #[arg(long, default_value = "2ms")]
+    latency: LatencySpec,
+    /// Share of requests the demo target answers with a 500 (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    error_rate: f64,
+}
+
+#[derive(Debug, Args)]
+struct DemoTargetArgs {
+    /// Address to listen on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Latency to add, such as "5ms" or "90%:5ms,10%:50ms".
+    #[arg(long, default_value = "none")]
+    latency: LatencySpec,
+    /// Share of requests answered with a 500 (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    error_rate: f64,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    volley_runtime::duration::parse(text)
+}
+
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))?;
+    if key.is_empty() {
+        return Err(format!("empty variable name in {text:?}"));
+    }
+    Ok((key.to_owned(), value.to_owned()))
+}
+
+/// Runs the command line and returns the process's exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_target(false)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("building the tokio runtime");
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Run(args) => {
+            let bytes = std::fs::read(&args.scenario)
+                .with_context(|| format!("cannot read {}", args.scenario.display()))?;
+            run_scenario(&bytes, &args.load, BTreeMap::new()).await
+        }
+        Command::Validate { file } => validate(&file).await,
+        Command::Demo(args) => demo(args).await,
+        Command::DemoTarget(args) => demo_target(args).await,
+    }
+}
+
+/// Compiles `bytes` on a small engine (enough to read its options).
+fn compile(bytes: &[u8], limits: VuLimits) -> Result<Scenario> {
+    let engine = VolleyEngine::new(2, limits).map_err(|e| anyhow!("{e:#}"))?;
+    Ok(Scenario::compile(&engine, bytes)?)
+}
+
+async fn validate(file: &Path) -> Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let scenario = compile(&bytes, VuLimits::default())
+        .with_context(|| format!("{} is not a valid scenario", file.display()))?;
+    let options = run::scenario_options(&scenario)
+        .await
+        .map_err(|e| anyhow!("{} is not a valid scenario: {e}", file.display()))?;
+    println!(
+        "{}: valid scenario ({})",
+        file.display(),
+        volley_runtime::scenario::WORLD
+    );
+    println!("  sha256:  {}", scenario.sha256());
+    println!("  size:    {} bytes", scenario.size());
+    println!("  exports: {}", scenario.exports().join(", "));
+    println!("  imports: {}", scenario.imports().join(", "));
+    println!("  default options: {}", serde_json::to_string(&options)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_scenario(
+    bytes: &[u8],
+    load: &LoadArgs,
+    extra_env: BTreeMap<String, String>,
+) -> Result<ExitCode> {
+    let limits = VuLimits {
+        max_memory_bytes: load.vu_memory_mib << 20,
+        ..VuLimits::default()
+    };
+    let scenario = compile(bytes, limits)?;
+    let defaults = run::scenario_options(&scenario)
+        .await
+        .map_err(|e| anyhow!(e))?;
+    let file_options = match &load.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Options::from_json(&text).with_context(|| format!("in {}", path.display()))?
+        }
+        None => Options::default(),
+    };
+    let mut env = extra_env;
+    env.extend(load.env.iter().cloned());
+    let flags = Options {
+        vus: load.vus,
+        duration: load.duration,
+        iterations: load.iterations,
+        env,
+        ..Options::default()
+    };
+    let plan = defaults.merge(file_options).merge(flags).plan()?;
+    let report = execute(&scenario, plan.clone(), limits, load.quiet).await?;
+    println!("{}", summary_text::render(&plan, &report));
+    if let Some(path) = &load.summary_export {
+        let json = export_json(&report);
+        std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if !report.thresholds_passed() {
+        eprintln!("error: some thresholds have failed");
+        return Ok(ExitCode::from(EXIT_THRESHOLDS_FAILED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The k6 summary export, with each metric's thresholds as k6 writes them
+/// (`{"p(95)<300": false}`, true meaning the threshold failed).
+pub fn export_json(report: &RunReport) -> serde_json::Value {
+    let mut json = report.summary.to_k6_json();
+    for t in &report.thresholds {
+        let entry = json["metrics"]
+            .as_object_mut()
+            .expect("metrics is an object")
+            .entry(t.metric.clone())
+            .or_insert_with(|| serde_json::json!({}));
+        entry["thresholds"][&t.threshold] = serde_json::Value::Bool(!t.ok);
+    }
+    json
+}
+
+async fn execute(
+    scenario: &Scenario,
+    plan: RunPlan,
+    limits: VuLimits,
+    quiet: bool,
+) -> Result<RunReport> {
+    let handle = run::start(scenario, plan, limits);
+    let draw = !quiet && std::io::stderr().is_terminal();
+    let mut progress = ProgressLine::new();
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    let mut interrupts = 0;
+    while !handle.is_finished() {
+        tokio::select! {
+            _ = ticker.tick() => {
+                if draw {
+                    ProgressLine::draw(&progress.line(&handle));
+                }
+            }
+            _ = tokio::signal::ctrl_c() => {
+                interrupts += 1;
+                if interrupts > 1 {
+                    bail!("interrupted twice: aborting without a summary");
+                }
+                eprintln!("\nstopping: in-flight iterations get their graceful stop (Ctrl-C again to abort)");
+                handle.stop();
+            }
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+    if draw {
+        ProgressLine::clear();
+    }
+    Ok(handle.wait().await?)
+}
+
+async fn demo(args: DemoArgs) -> Result<ExitCode> {
+    let config = DemoConfig {
+        latency: args.latency,
+        error_rate: args.error_rate,
+    };
+    let target = DemoTarget::start("127.0.0.1:0".parse()?, config).await?;
+    eprintln!("demo target listening on {}", target.url());
+    let env = BTreeMap::from([("TARGET_URL".to_owned(), target.url())]);
+    let mut load = args.load;
+    if load.vus.is_none() && load.duration.is_none() && load.iterations.is_none() {
+        load.vus = Some(20);
+        load.duration = Some(Duration::from_secs(15));
+    }
+    let code = run_scenario(volley_example_artifacts::CONCERT_BOOKING_WASM, &load, env).await?;
+    let stats = target.stats();
+    println!(
+        "     demo target counted {} requests ({} answered 2xx)",
+        stats.total,
+        stats
+            .by_status
+            .iter()
+            .filter(|(s, _)| (200..300).contains(*s))
+            .map(|(_, n)| n)
+            .sum::<u64>()
+    );
+    target.shutdown().await;
+    Ok(code)
+}
+
+async fn demo_target(args: DemoTargetArgs) -> Result<ExitCode> {
+    let config = DemoConfig {
+        latency: args.latency,
+        error_rate: args.error_rate,
+    };
+    let target = DemoTarget::start(args.addr, config).await?;
+    eprintln!(
+        "demo concert API listening on {} (Ctrl-C to stop)",
+        target.url()
+    );
+    tokio::signal::ctrl_c().await?;
+    target.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,5 @@
+//! `volley`: load testing with WebAssembly scenarios.
+
+fn main() -> std::process::ExitCode {
+    volley::cli::main()
+}

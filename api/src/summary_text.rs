@@ -1,0 +1,291 @@
+//! The end-of-test summary as k6 prints it in a terminal.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use volley_runtime::metrics::{MetricKind, MetricSummary, Summary, ValueType};
+use volley_runtime::options::RunPlan;
+use volley_runtime::run::RunReport;
+
+/// Width of the dotted metric-name column.
+const NAME_WIDTH: usize = 40;
+
+/// Renders the summary of `report` for `plan`.
+pub fn render(plan: &RunPlan, report: &RunReport) -> String {
+    let mut out = String::new();
+    let summary = &report.summary;
+    let _ = writeln!(out);
+    render_scenarios(&mut out, plan);
+    if !report.thresholds.is_empty() {
+        let _ = writeln!(out, "\n  THRESHOLDS");
+        let mut last_metric = "";
+        for t in &report.thresholds {
+            if t.metric != last_metric {
+                let _ = writeln!(out, "\n    {}", t.metric);
+                last_metric = &t.metric;
+            }
+            let mark = if t.ok { "✓" } else { "✗" };
+            let value = t.value.map_or_else(
+                || "no samples".to_owned(),
+                |v| format_for_threshold(&t.threshold, &t.metric, v, summary),
+            );
+            let _ = writeln!(out, "    {mark} '{}' {value}", t.threshold);
+        }
+    }
+    if !summary.checks.is_empty() {
+        let _ = writeln!(out);
+        for check in &summary.checks {
+            let total = check.passes + check.fails;
+            if check.fails == 0 {
+                let _ = writeln!(out, "     ✓ {}", check.name);
+            } else {
+                let _ = writeln!(
+                    out,
+                    "     ✗ {}\n      ↳  {:.0}% — ✓ {} / ✗ {}",
+                    check.name,
+                    check.passes as f64 * 100.0 / total as f64,
+                    check.passes,
+                    check.fails
+                );
+            }
+        }
+    }
+    let _ = writeln!(out);
+    for (name, metric) in &summary.metrics {
+        let dots = ".".repeat(NAME_WIDTH.saturating_sub(name.chars().count() + 1));
+        let indent = if name.contains('{') {
+            "       "
+        } else {
+            "     "
+        };
+        let _ = writeln!(
+            out,
+            "{indent}{name}{dots}: {}",
+            metric_line(metric, summary.duration)
+        );
+    }
+    if !summary.request_failures.is_empty() {
+        let causes: Vec<String> = summary
+            .request_failures
+            .iter()
+            .map(|(cause, n)| format!("{cause}: {n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\n     failed requests by cause: {}",
+            causes.join(", ")
+        );
+    }
+    if !summary.iteration_failures.is_empty() {
+        let reasons: Vec<String> = summary
+            .iteration_failures
+            .iter()
+            .map(|(reason, n)| format!("{reason}: {n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "     failed iterations by reason: {}",
+            reasons.join(", ")
+        );
+    }
+    if let Some(error) = &report.teardown_error {
+        let _ = writeln!(out, "\n     teardown failed: {error}");
+    }
+    if report.log_dropped > 0 {
+        let _ = writeln!(
+            out,
+            "     {} log messages dropped by the rate limit",
+            report.log_dropped
+        );
+    }
+    if report.aborted_by_threshold {
+        let _ = writeln!(
+            out,
+            "\n     run aborted: a threshold with abortOnFail failed"
+        );
+    } else if report.stopped {
+        let _ = writeln!(out, "\n     run stopped before its end");
+    }
+    out
+}
+
+fn render_scenarios(out: &mut String, plan: &RunPlan) {
+    let count = plan.scenarios.len();
+    let _ = writeln!(
+        out,
+        "     scenarios: {count} scenario{}, {} max VUs, {} max duration (incl. graceful stop):",
+        if count == 1 { "" } else { "s" },
+        plan.max_vus(),
+        volley_runtime::duration::format(plan.max_duration()),
+    );
+    for s in &plan.scenarios {
+        use volley_runtime::executor::ExecutorConfig::*;
+        let what = match &s.executor {
+            ConstantVus { vus, duration } => format!(
+                "{vus} looping VUs for {}",
+                volley_runtime::duration::format(*duration)
+            ),
+            PerVuIterations {
+                vus,
+                iterations,
+                max_duration,
+            } => format!(
+                "{iterations} iterations for each of {vus} VUs (maxDuration: {})",
+                volley_runtime::duration::format(*max_duration)
+            ),
+            SharedIterations {
+                vus,
+                iterations,
+                max_duration,
+            } => format!(
+                "{iterations} iterations shared among {vus} VUs (maxDuration: {})",
+                volley_runtime::duration::format(*max_duration)
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "              * {}: {what} (exec: {}, gracefulStop: {})",
+            s.name,
+            s.exec,
+            volley_runtime::duration::format(s.graceful_stop)
+        );
+    }
+}
+
+fn metric_line(metric: &MetricSummary, duration: Duration) -> String {
+    let get = |k: &str| metric.get(k).unwrap_or(0.0);
+    match metric.kind {
+        MetricKind::Counter => {
+            let count = get("count");
+            let rate = if duration.is_zero() {
+                0.0
+            } else {
+                count / duration.as_secs_f64()
+            };
+            match metric.value_type {
+                ValueType::Data => format!("{:<10} {}/s", format_bytes(count), format_bytes(rate)),
+                _ => format!("{:<10} {:.2}/s", format_number(count), rate),
+            }
+        }
+        MetricKind::Gauge => format!(
+            "{:<10} min={:<10} max={}",
+            format_number(get("value")),
+            format_number(get("min")),
+            format_number(get("max"))
+        ),
+        MetricKind::Rate => {
+            let (passes, fails) = (get("passes"), get("fails"));
+            format!(
+                "{:.2}%  {:>8} out of {}",
+                get("value") * 100.0,
+                format_number(passes),
+                format_number(passes + fails)
+            )
+        }
+        MetricKind::Trend => {
+            let show = |v: f64| format_value(v, metric.value_type);
+            let mut line = format!(
+                "avg={:<9} min={:<9} med={:<9} max={:<9}",
+                show(get("avg")),
+                show(get("min")),
+                show(get("med")),
+                show(get("max"))
+            );
+            for p in volley_runtime::metrics::TREND_PERCENTILES {
+                let key = format!("p({p})");
+                let _ = write!(line, " {key}={:<9}", show(get(&key)));
+            }
+            line.trim_end().to_owned()
+        }
+    }
+}
+
+fn format_for_threshold(threshold: &str, metric: &str, value: f64, summary: &Summary) -> String {
+    let stat = threshold
+        .split(|c| "<>=!".contains(c))
+        .next()
+        .unwrap_or("")
+        .trim();
+    let base = metric.split('{').next().unwrap_or(metric);
+    let is_time = summary
+        .metrics
+        .get(base)
+        .is_some_and(|m| m.value_type == ValueType::Time);
+    let shown = if is_time && stat != "count" && stat != "rate" {
+        format_duration_ms(value)
+    } else if stat == "rate"
+        && summary
+            .metrics
+            .get(base)
+            .is_some_and(|m| m.kind == MetricKind::Rate)
+    {
+        format!("{:.2}%", value * 100.0)
+    } else {
+        format_number(value)
+    };
+    format!("{stat}={shown}")
+}
+
+fn format_value(value: f64, value_type: ValueType) -> String {
+    match value_type {
+        ValueType::Time => format_duration_ms(value),
+        ValueType::Data => format_bytes(value),
+        ValueType::Default => format_number(value),
+    }
+}
+
+/// A duration in milliseconds as k6 shows it: `812µs`, `12.34ms`, `1.2s`, `1m3s`.
+pub fn format_duration_ms(ms: f64) -> String {
+    if ms < 1.0 {
+        format!("{:.0}µs", ms * 1000.0)
+    } else if ms < 1000.0 {
+        format!("{ms:.2}ms")
+    } else if ms < 60_000.0 {
+        format!("{:.2}s", ms / 1000.0)
+    } else {
+        let secs = (ms / 1000.0).round() as u64;
+        format!("{}m{}s", secs / 60, secs % 60)
+    }
+}
+
+/// Bytes with SI units, as k6 shows them: `123 B`, `4.5 kB`, `1.2 MB`.
+pub fn format_bytes(bytes: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+fn format_number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_like_k6() {
+        assert_eq!(format_duration_ms(0.8123), "812µs");
+        assert_eq!(format_duration_ms(12.3456), "12.35ms");
+        assert_eq!(format_duration_ms(1234.0), "1.23s");
+        assert_eq!(format_duration_ms(63_000.0), "1m3s");
+        assert_eq!(format_bytes(123.0), "123 B");
+        assert_eq!(format_bytes(4567.0), "4.6 kB");
+        assert_eq!(format_bytes(1_234_567.0), "1.2 MB");
+        assert_eq!(format_number(3.0), "3");
+        assert_eq!(format_number(3.14159), "3.14");
+    }
+}

@@ -1,0 +1,30 @@
+//! The smallest useful Volley scenario: each iteration sends one `GET` to the run's
+//! `TARGET_URL` and checks that the answer is a 200.
+//!
+//! ```text
+//! volley run hello.wasm --env TARGET_URL=http://127.0.0.1:8080/
+//! ```
+
+use volley_sdk::{ResultExt, Scenario, check, http};
+
+/// The `hello` scenario.
+struct Hello;
+
+impl Scenario for Hello {
+    fn options() -> String {
+        r#"{"vus": 1, "duration": "10s"}"#.into()
+    }
+
+    fn iteration(_exec: &str) -> Result<(), String> {
+        let url = volley_sdk::env("TARGET_URL")
+            .ok_or("TARGET_URL is not set: pass --env TARGET_URL=http://host:port/")?;
+        let response = http::Request::get(url.as_str())
+            .discard_body()
+            .send()
+            .context(format!("GET {url}"))?;
+        check("status is 200", response.status == 200);
+        Ok(())
+    }
+}
+
+volley_sdk::export_scenario!(Hello);

@@ -1,0 +1,127 @@
+//! The wasmtime engine every scenario runs on, configured for many small,
+//! long-lived instances: one per virtual user.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the engine's epoch advances. A running guest yields to the
+/// scheduler (and has its deadline checked) at least this often.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Per-VU resource limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VuLimits {
+    /// Largest linear memory one VU's instance may grow to, in bytes.
+    pub max_memory_bytes: usize,
+    /// Largest table (elements) one VU's instance may use.
+    pub max_table_elements: usize,
+}
+
+impl Default for VuLimits {
+    fn default() -> Self {
+        Self {
+            max_memory_bytes: 256 << 20,
+            max_table_elements: 20_000,
+        }
+    }
+}
+
+/// A wasmtime engine with the epoch ticker that drives deadlines.
+///
+/// Cloning is cheap; the ticker thread stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct VolleyEngine {
+    engine: Engine,
+    limits: VuLimits,
+    _ticker: Arc<Ticker>,
+}
+
+struct Ticker;
+
+impl VolleyEngine {
+    /// Builds an engine whose instance pool holds `instances` component instances
+    /// (one per VU, plus the ones setup and teardown use).
+    pub fn new(instances: u32, limits: VuLimits) -> wasmtime::Result<Self> {
+        let engine = Engine::new(&config(instances, limits))?;
+        let ticker = Arc::new(Ticker);
+        spawn_epoch_ticker(engine.weak(), Arc::downgrade(&ticker));
+        Ok(Self {
+            engine,
+            limits,
+            _ticker: ticker,
+        })
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The per-VU limits this engine enforces.
+    pub fn limits(&self) -> VuLimits {
+        self.limits
+    }
+}
+
+/// Core instances one component may hold: a Rust guest uses three or four
+/// (its module, the WASI adapter's shims); other languages use a few more.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 20;
+/// Memories and tables one component may define.
+const MEMORIES_PER_COMPONENT: u32 = 4;
+const TABLES_PER_COMPONENT: u32 = 8;
+
+fn config(instances: u32, limits: VuLimits) -> Config {
+    let instances = instances.max(1);
+    let mut pool = PoolingAllocationConfig::new();
+    // Size the pool to the run: the defaults (1,000 of everything) would cap a
+    // run at fewer VUs than users ask for.
+    pool.total_component_instances(instances)
+        .total_core_instances(instances * CORE_INSTANCES_PER_COMPONENT)
+        .total_memories(instances * MEMORIES_PER_COMPONENT)
+        .total_tables(instances * TABLES_PER_COMPONENT)
+        .total_stacks(instances)
+        .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+        .max_memories_per_component(MEMORIES_PER_COMPONENT)
+        .max_tables_per_component(TABLES_PER_COMPONENT)
+        .max_tables_per_module(4)
+        .table_elements(limits.max_table_elements)
+        .max_memory_size(limits.max_memory_bytes)
+        // Keep freed slots' pages resident only up to a point, so a run that
+        // replaces trapped VUs does not grow without bound.
+        .max_unused_warm_slots(64);
+
+    let mut config = Config::new();
+    config
+        // Instances come from a pre-reserved pool: about 10 us each instead of
+        // an mmap per memory, table and stack.
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        // Guests yield every epoch tick, so a busy guest cannot starve the
+        // other VUs sharing a thread, and a deadline can stop a looping one.
+        .epoch_interruption(true)
+        // A VU sleeping inside a host call keeps its fiber stack: keep it small.
+        .max_wasm_stack(512 << 10)
+        .async_stack_size(1 << 20)
+        // Copy-on-write images and component-model concurrency each cost extra
+        // memory mappings per instance; without them a process holds far more
+        // VUs below the kernel's `vm.max_map_count`.
+        .memory_init_cow(false)
+        .concurrency_support(false);
+    config
+}
+
+fn spawn_epoch_ticker(engine: wasmtime::EngineWeak, alive: Weak<Ticker>) {
+    std::thread::Builder::new()
+        .name("volley-epoch".into())
+        .spawn(move || {
+            while alive.strong_count() > 0 {
+                std::thread::sleep(EPOCH_TICK);
+                match engine.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        })
+        .expect("spawning the epoch thread");
+}

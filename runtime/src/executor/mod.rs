@@ -1,0 +1,354 @@
+//! Executors: the load models that decide when each VU runs an iteration. One
+//! file per model; this module holds what they share: the VU slot that runs
+//! (and, after a trap, re-creates) a VU, and the loop with k6's graceful stop.
+
+mod constant_vus;
+mod per_vu_iterations;
+mod shared_iterations;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::duration;
+use crate::engine::VolleyEngine;
+use crate::metrics::{Sample, TagSet, builtin};
+use crate::scenario::Scenario;
+use crate::vu::{GuestFailure, RunContext, Vu, VuIdentity};
+
+/// How long an iteration-count executor may run when `maxDuration` is not set.
+pub const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(600);
+/// The most VUs one scenario may ask for.
+pub const MAX_VUS: u32 = 100_000;
+
+fn one() -> u32 {
+    1
+}
+fn one_u64() -> u64 {
+    1
+}
+fn default_max_duration() -> Duration {
+    DEFAULT_MAX_DURATION
+}
+
+/// A load model and its settings, as k6 names them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "executor", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ExecutorConfig {
+    /// `vus` VUs loop over iterations for `duration`.
+    #[serde(rename_all = "camelCase")]
+    ConstantVus {
+        /// VUs.
+        #[serde(default = "one")]
+        vus: u32,
+        /// How long.
+        #[serde(with = "duration::serde_req")]
+        duration: Duration,
+    },
+    /// Each of `vus` VUs runs `iterations` iterations.
+    #[serde(rename_all = "camelCase")]
+    PerVuIterations {
+        /// VUs.
+        #[serde(default = "one")]
+        vus: u32,
+        /// Iterations per VU.
+        #[serde(default = "one_u64")]
+        iterations: u64,
+        /// Time limit.
+        #[serde(default = "default_max_duration", with = "duration::serde_req")]
+        max_duration: Duration,
+    },
+    /// `vus` VUs share `iterations` iterations, each taking the next as it is free.
+    #[serde(rename_all = "camelCase")]
+    SharedIterations {
+        /// VUs.
+        #[serde(default = "one")]
+        vus: u32,
+        /// Iterations in all.
+        #[serde(default = "one_u64")]
+        iterations: u64,
+        /// Time limit.
+        #[serde(default = "default_max_duration", with = "duration::serde_req")]
+        max_duration: Duration,
+    },
+}
+
+impl ExecutorConfig {
+    /// The executor's k6 name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ExecutorConfig::ConstantVus { .. } => "constant-vus",
+            ExecutorConfig::PerVuIterations { .. } => "per-vu-iterations",
+            ExecutorConfig::SharedIterations { .. } => "shared-iterations",
+        }
+    }
+
+    /// The VUs it needs at most.
+    pub fn max_vus(&self) -> u32 {
+        match self {
+            ExecutorConfig::ConstantVus { vus, .. }
+            | ExecutorConfig::PerVuIterations { vus, .. }
+            | ExecutorConfig::SharedIterations { vus, .. } => *vus,
+        }
+    }
+
+    /// The longest it runs, without the graceful stop.
+    pub fn max_duration(&self) -> Duration {
+        match self {
+            ExecutorConfig::ConstantVus { duration, .. } => *duration,
+            ExecutorConfig::PerVuIterations { max_duration, .. }
+            | ExecutorConfig::SharedIterations { max_duration, .. } => *max_duration,
+        }
+    }
+
+    /// Checks the settings, naming the bad one.
+    pub fn validate(&self) -> Result<(), String> {
+        let vus = self.max_vus();
+        if vus == 0 || vus > MAX_VUS {
+            return Err(format!("vus must be between 1 and {MAX_VUS}, not {vus}"));
+        }
+        if self.max_duration().is_zero() {
+            return Err(match self {
+                ExecutorConfig::ConstantVus { .. } => "duration must be more than 0".into(),
+                _ => "maxDuration must be more than 0".into(),
+            });
+        }
+        match self {
+            ExecutorConfig::PerVuIterations { iterations: 0, .. }
+            | ExecutorConfig::SharedIterations { iterations: 0, .. } => {
+                Err("iterations must be at least 1".into())
+            }
+            ExecutorConfig::SharedIterations {
+                vus, iterations, ..
+            } if u64::from(*vus) > *iterations => Err(format!(
+                "vus ({vus}) must not be more than iterations ({iterations})"
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Makes VUs for one scenario of a run.
+#[derive(Clone)]
+pub struct VuFactory {
+    /// The engine sized for the run.
+    pub engine: VolleyEngine,
+    /// The scenario compiled for that engine.
+    pub scenario: Scenario,
+    /// The run's shared context.
+    pub run: Arc<RunContext>,
+}
+
+impl VuFactory {
+    /// Instantiates a VU.
+    pub async fn instantiate(&self, identity: VuIdentity) -> wasmtime::Result<Vu> {
+        Vu::new(
+            &self.engine,
+            self.scenario.pre(),
+            self.run.clone(),
+            identity,
+        )
+        .await
+    }
+}
+
+/// A VU's place in an executor: the live instance (if any) and what is needed
+/// to replace it after a trap.
+pub struct VuSlot {
+    vu: Option<Vu>,
+    identity: VuIdentity,
+    factory: VuFactory,
+    log_budget: u32,
+}
+
+/// How many guest error messages one VU writes to the run log.
+const ERRORS_LOGGED_PER_VU: u32 = 3;
+
+impl VuSlot {
+    /// A slot holding an instantiated VU.
+    pub fn new(vu: Vu, factory: VuFactory) -> Self {
+        Self {
+            identity: vu.identity().clone(),
+            vu: Some(vu),
+            factory,
+            log_budget: ERRORS_LOGGED_PER_VU,
+        }
+    }
+
+    /// Runs one iteration and records it. Returns false when the VU is gone for
+    /// good (a replacement could not be instantiated).
+    async fn iteration(&mut self, exec: &str) -> bool {
+        if self.vu.is_none() {
+            match self.factory.instantiate(self.identity.clone()).await {
+                Ok(vu) => self.vu = Some(vu),
+                Err(error) => {
+                    self.log(format!(
+                        "could not replace VU {}: {error:#}",
+                        self.identity.id
+                    ));
+                    return false;
+                }
+            }
+        }
+        let vu = self.vu.as_mut().expect("instantiated above");
+        let started = Instant::now();
+        let result = vu.iteration(exec).await;
+        let elapsed = started.elapsed();
+        vu.next_iteration();
+        self.identity.iteration += 1;
+        let reason = match &result {
+            Ok(()) => None,
+            Err(GuestFailure::Error(_)) => Some("error"),
+            Err(GuestFailure::Trap(_)) => Some("trap"),
+            Err(GuestFailure::Timeout(_)) => Some("timeout"),
+        };
+        let tags = &self.identity.tags;
+        let mut samples = vec![
+            Sample {
+                metric: builtin::ITERATIONS,
+                tags: tags.clone(),
+                value: 1.0,
+            },
+            Sample {
+                metric: builtin::ITERATION_DURATION,
+                tags: tags.clone(),
+                value: elapsed.as_secs_f64() * 1000.0,
+            },
+        ];
+        if let Some(reason) = reason {
+            samples.push(Sample {
+                metric: builtin::ITERATIONS_FAILED,
+                tags: tags.with([("reason", reason)]),
+                value: 1.0,
+            });
+        }
+        let metrics = self.factory.run.metrics();
+        metrics.record(self.identity.id as usize, &samples);
+        metrics.count_iteration(reason.is_some());
+        if let Err(failure) = result {
+            if matches!(failure, GuestFailure::Trap(_)) {
+                // The instance is unusable: the next iteration gets a fresh one.
+                self.vu = None;
+            }
+            self.log(format!("iteration failed: {failure}"));
+        }
+        true
+    }
+
+    /// Records an iteration cut short by the end of the executor's time.
+    fn interrupted(&mut self) {
+        // The guest was stopped mid-call; its instance cannot be trusted.
+        self.vu = None;
+        let metrics = self.factory.run.metrics();
+        metrics.record(
+            self.identity.id as usize,
+            &[Sample {
+                metric: builtin::ITERATIONS_FAILED,
+                tags: self.identity.tags.with([("reason", "interrupted")]),
+                value: 1.0,
+            }],
+        );
+        metrics.count_iteration(true);
+    }
+
+    fn log(&mut self, message: String) {
+        if self.log_budget > 0 {
+            self.log_budget -= 1;
+            self.factory
+                .run
+                .log()
+                .push("error", self.identity.id, message);
+        }
+    }
+}
+
+/// What an executor gets to run one scenario.
+pub struct Execution {
+    /// The scenario's VUs, instantiated.
+    pub vus: Vec<VuSlot>,
+    /// The `exec` argument of each iteration.
+    pub exec: Arc<str>,
+    /// How long in-flight iterations may finish after the end.
+    pub graceful_stop: Duration,
+    /// Cancelled to stop the run early (gracefully).
+    pub stop: CancellationToken,
+    /// Tags of the scenario's own samples.
+    pub tags: TagSet,
+}
+
+impl Execution {
+    /// Runs `config`'s load model to its end.
+    pub async fn run(self, config: &ExecutorConfig) {
+        match *config {
+            ExecutorConfig::ConstantVus { duration, .. } => constant_vus::run(self, duration).await,
+            ExecutorConfig::PerVuIterations {
+                iterations,
+                max_duration,
+                ..
+            } => per_vu_iterations::run(self, iterations, max_duration).await,
+            ExecutorConfig::SharedIterations {
+                iterations,
+                max_duration,
+                ..
+            } => shared_iterations::run(self, iterations, max_duration).await,
+        }
+    }
+
+    /// Runs every VU in its own task with `vu_loop`, and waits for all of them.
+    async fn run_vus<F>(self, end: Instant, claim: F)
+    where
+        F: Fn() -> bool + Clone + Send + Sync + 'static,
+    {
+        let mut tasks = tokio::task::JoinSet::new();
+        for slot in self.vus {
+            let stop = self.stop.clone();
+            let exec = self.exec.clone();
+            let claim = claim.clone();
+            let graceful_stop = self.graceful_stop;
+            tasks.spawn(vu_loop(slot, exec, stop, end, graceful_stop, claim));
+        }
+        while let Some(joined) = tasks.join_next().await {
+            joined.expect("a VU task panicked");
+        }
+    }
+}
+
+/// One VU's life in an executor: iterate while time is left and `claim` grants
+/// another iteration; an iteration still running `graceful_stop` after the end
+/// (or after a stop request) is interrupted.
+async fn vu_loop(
+    mut slot: VuSlot,
+    exec: Arc<str>,
+    stop: CancellationToken,
+    end: Instant,
+    graceful_stop: Duration,
+    claim: impl Fn() -> bool,
+) {
+    let metrics = slot.factory.run.metrics().clone();
+    metrics.add_vus(1);
+    let hard_end = tokio::time::Instant::from_std(end + graceful_stop);
+    let stopped_hard = async {
+        stop.cancelled().await;
+        tokio::time::sleep(graceful_stop).await;
+    };
+    tokio::pin!(stopped_hard);
+    loop {
+        if Instant::now() >= end || stop.is_cancelled() || !claim() {
+            break;
+        }
+        tokio::select! {
+            alive = slot.iteration(&exec) => if !alive { break },
+            _ = tokio::time::sleep_until(hard_end) => {
+                slot.interrupted();
+                break;
+            }
+            _ = &mut stopped_hard => {
+                slot.interrupted();
+                break;
+            }
+        }
+    }
+    metrics.add_vus(-1);
+}

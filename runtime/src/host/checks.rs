@@ -1,0 +1,24 @@
+//! `volley:scenario/checks`: named assertions, counted in the `checks` rate.
+
+use super::volley::scenario::checks::Host;
+use crate::metrics::{Sample, builtin};
+use crate::vu::VuState;
+
+impl Host for VuState {
+    async fn check(
+        &mut self,
+        name: String,
+        ok: bool,
+        tags: Vec<(String, String)>,
+    ) -> wasmtime::Result<bool> {
+        let tags = self
+            .tags()
+            .with(tags.into_iter().chain([("check".to_owned(), name)]));
+        self.record(&[Sample {
+            metric: builtin::CHECKS,
+            tags,
+            value: if ok { 1.0 } else { 0.0 },
+        }]);
+        Ok(ok)
+    }
+}

@@ -1,0 +1,33 @@
+//! The host side of the `volley:scenario` world: one file per WIT interface.
+//! This is the only place host bindings are generated.
+
+mod checks;
+mod http;
+mod log;
+mod metrics;
+mod vu;
+
+pub(crate) use log::LogBudget;
+pub use log::{LogEntry, RunLog};
+
+/// Bindings generated from `plugin-sdk/wit` (documented there).
+#[allow(missing_docs)]
+mod bindings {
+    wasmtime::component::bindgen!({
+        world: "scenario",
+        path: "../plugin-sdk/wit",
+        imports: { default: async | trappable },
+        exports: { default: async },
+    });
+}
+
+pub use bindings::*;
+
+/// Links the `volley:scenario` imports, and WASI with no ambient authority (no
+/// files, sockets, environment or arguments; see [`crate::vu`]), into `linker`.
+pub fn add_to_linker(
+    linker: &mut wasmtime::component::Linker<crate::vu::VuState>,
+) -> wasmtime::Result<()> {
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    Scenario::add_to_linker::<_, wasmtime::component::HasSelf<_>>(linker, |state| state)
+}

@@ -1,0 +1,13 @@
+//! Metrics: samples, sharded HDR aggregation, snapshots and the summary.
+
+mod registry;
+mod sink;
+mod summary;
+mod tags;
+mod value;
+
+pub use registry::{MetricError, MetricId, MetricInfo, MetricKind, Registry, ValueType, builtin};
+pub use sink::{Metrics, Progress, Sample, SeriesSnapshot, Snapshot};
+pub use summary::{CheckSummary, MetricSummary, Summary, TREND_PERCENTILES};
+pub use tags::TagSet;
+pub use value::{Trend, Value};

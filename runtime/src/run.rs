@@ -1,0 +1,394 @@
+//! A run from start to end: size an engine, instantiate every VU, run `setup`,
+//! the executors (each scenario from its start time), `teardown`, then
+//! summarise and judge thresholds. Stoppable at any point.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::ClientConfig;
+use crate::engine::{VolleyEngine, VuLimits};
+use crate::executor::{Execution, VuFactory, VuSlot};
+use crate::host::LogEntry;
+use crate::metrics::{Metrics, Progress, Summary, TagSet};
+use crate::options::{Options, RunPlan};
+use crate::scenario::{Scenario, ScenarioError};
+use crate::thresholds::{self, ThresholdResult};
+use crate::vu::{GuestFailure, RunContext, Vu, VuIdentity};
+
+/// How long a scenario's `options` export may take.
+pub const OPTIONS_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often thresholds with `abortOnFail` are checked during a run.
+const THRESHOLD_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Why a run could not start or could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The engine for the run could not be built (for example, the pool did not fit).
+    #[error("could not prepare the engine for {vus} VUs: {message}")]
+    Engine {
+        /// VUs asked for.
+        vus: u32,
+        /// The cause.
+        message: String,
+    },
+    /// The scenario did not compile for the run's engine.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// A VU could not be instantiated.
+    #[error("could not instantiate VU {vu}: {message}")]
+    Instantiate {
+        /// The VU.
+        vu: u32,
+        /// The cause.
+        message: String,
+    },
+    /// `setup` failed; no iteration ran.
+    #[error("setup failed: {0}")]
+    Setup(GuestFailure),
+}
+
+/// Where a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "phase")]
+pub enum Phase {
+    /// Instantiating VUs.
+    Initializing {
+        /// VUs ready so far.
+        ready: u32,
+        /// VUs needed.
+        total: u32,
+    },
+    /// Running `setup`.
+    Setup,
+    /// Executors running.
+    Running,
+    /// Stop requested; in-flight iterations finish within their graceful stop.
+    Stopping,
+    /// Running `teardown`.
+    Teardown,
+    /// Finished.
+    Done,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct RunReport {
+    /// The summary of every metric.
+    pub summary: Summary,
+    /// Every threshold's verdict.
+    pub thresholds: Vec<ThresholdResult>,
+    /// True when a threshold with `abortOnFail` ended the run early.
+    pub aborted_by_threshold: bool,
+    /// True when the run was stopped by [`RunHandle::stop`].
+    pub stopped: bool,
+    /// Why `teardown` failed, if it did.
+    pub teardown_error: Option<GuestFailure>,
+    /// The newest log messages.
+    pub log: Vec<LogEntry>,
+    /// Log messages dropped by rate limits.
+    pub log_dropped: u64,
+}
+
+impl RunReport {
+    /// Whether every threshold held.
+    pub fn thresholds_passed(&self) -> bool {
+        self.thresholds.iter().all(|t| t.ok)
+    }
+}
+
+/// A run in progress.
+pub struct RunHandle {
+    shared: Arc<Shared>,
+    task: JoinHandle<Result<RunReport, RunError>>,
+}
+
+struct Shared {
+    context: Arc<RunContext>,
+    plan: RunPlan,
+    stop: CancellationToken,
+    phase: Mutex<Phase>,
+    started: Instant,
+    executing_since: Mutex<Option<Instant>>,
+}
+
+impl Shared {
+    fn set_phase(&self, phase: Phase) {
+        *self.phase.lock().expect("phase poisoned") = phase;
+    }
+}
+
+impl RunHandle {
+    /// The run's live metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        self.shared.context.metrics()
+    }
+
+    /// The headline totals now.
+    pub fn progress(&self) -> Progress {
+        self.metrics().progress()
+    }
+
+    /// Where the run is.
+    pub fn phase(&self) -> Phase {
+        *self.shared.phase.lock().expect("phase poisoned")
+    }
+
+    /// Time since the executors started (zero before).
+    pub fn executing_for(&self) -> Duration {
+        self.shared
+            .executing_since
+            .lock()
+            .expect("poisoned")
+            .map_or(Duration::ZERO, |t| t.elapsed())
+    }
+
+    /// Time since the run started.
+    pub fn elapsed(&self) -> Duration {
+        self.shared.started.elapsed()
+    }
+
+    /// The plan being run.
+    pub fn plan(&self) -> &RunPlan {
+        &self.shared.plan
+    }
+
+    /// Asks the run to stop: no new iterations; in-flight ones get their
+    /// scenario's graceful stop; then teardown runs.
+    pub fn stop(&self) {
+        if !self.shared.stop.is_cancelled() {
+            self.shared.stop.cancel();
+            if self.phase() == Phase::Running {
+                self.shared.set_phase(Phase::Stopping);
+            }
+        }
+    }
+
+    /// Whether the run has ended.
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// Waits for the end of the run.
+    pub async fn wait(self) -> Result<RunReport, RunError> {
+        self.task.await.expect("the run task panicked")
+    }
+}
+
+/// Calls the scenario's `options` export and parses what it returns.
+pub async fn scenario_options(scenario: &Scenario) -> Result<Options, String> {
+    let context = RunContext::new(Metrics::new(), Default::default(), ClientConfig::default());
+    let identity = VuIdentity {
+        id: 0,
+        scenario: Arc::from("options"),
+        iteration: 0,
+        tags: TagSet::empty(),
+    };
+    let mut vu = Vu::new(scenario.engine(), scenario.pre(), context, identity)
+        .await
+        .map_err(|e| format!("could not instantiate the scenario: {e:#}"))?;
+    let json = vu
+        .options(OPTIONS_TIMEOUT)
+        .await
+        .map_err(|e| format!("the scenario's options() failed: {e}"))?;
+    Options::from_json(&json).map_err(|e| format!("the scenario's options() returned {e}"))
+}
+
+/// Starts `plan` with `scenario` on a new engine sized for the run.
+pub fn start(scenario: &Scenario, plan: RunPlan, limits: VuLimits) -> RunHandle {
+    let metrics = Metrics::new();
+    let client = ClientConfig::new(plan.insecure_skip_tls_verify, &plan.user_agent);
+    let context = RunContext::new(metrics, plan.env.clone(), client);
+    let shared = Arc::new(Shared {
+        context,
+        plan,
+        stop: CancellationToken::new(),
+        phase: Mutex::new(Phase::Initializing { ready: 0, total: 0 }),
+        started: Instant::now(),
+        executing_since: Mutex::new(None),
+    });
+    let task = tokio::spawn(execute(shared.clone(), scenario.clone(), limits));
+    RunHandle { shared, task }
+}
+
+async fn execute(
+    shared: Arc<Shared>,
+    scenario: Scenario,
+    limits: VuLimits,
+) -> Result<RunReport, RunError> {
+    let plan = &shared.plan;
+    let total_vus = plan.max_vus();
+    // One extra instance for the VU that runs setup and teardown.
+    let engine = VolleyEngine::new(total_vus + 1, limits).map_err(|e| RunError::Engine {
+        vus: total_vus,
+        message: format!("{e:#}"),
+    })?;
+    let scenario = scenario.for_engine(&engine)?;
+    let context = shared.context.clone();
+    let metrics = context.metrics().clone();
+    let run_tags: Vec<(String, String)> = plan.tags.clone().into_iter().collect();
+    let factory = VuFactory {
+        engine: engine.clone(),
+        scenario,
+        run: context.clone(),
+    };
+
+    // Instantiate every VU before anything runs, as k6 does.
+    shared.set_phase(Phase::Initializing {
+        ready: 0,
+        total: total_vus,
+    });
+    let mut executions = Vec::new();
+    let mut next_id = 1u32;
+    for scenario_plan in &plan.scenarios {
+        let tags = TagSet::new(
+            run_tags
+                .iter()
+                .cloned()
+                .chain(scenario_plan.tags.clone())
+                .chain([("scenario".to_owned(), scenario_plan.name.clone())]),
+        );
+        let mut vus = Vec::new();
+        for _ in 0..scenario_plan.executor.max_vus() {
+            if shared.stop.is_cancelled() {
+                break;
+            }
+            let identity = VuIdentity {
+                id: next_id,
+                scenario: Arc::from(scenario_plan.name.as_str()),
+                iteration: 0,
+                tags: tags.clone(),
+            };
+            let vu = factory
+                .instantiate(identity)
+                .await
+                .map_err(|e| RunError::Instantiate {
+                    vu: next_id,
+                    message: format!("{e:#}"),
+                })?;
+            vus.push(VuSlot::new(vu, factory.clone()));
+            shared.set_phase(Phase::Initializing {
+                ready: next_id,
+                total: total_vus,
+            });
+            next_id += 1;
+        }
+        executions.push((scenario_plan.clone(), tags, vus));
+    }
+    metrics.set_vus(0, u64::from(next_id - 1), 0);
+
+    // setup and teardown run on a VU of their own.
+    let helper_identity = VuIdentity {
+        id: 0,
+        scenario: Arc::from("setup"),
+        iteration: 0,
+        tags: TagSet::new(
+            run_tags
+                .iter()
+                .cloned()
+                .chain([("scenario".to_owned(), "setup".to_owned())]),
+        ),
+    };
+    shared.set_phase(Phase::Setup);
+    let mut helper =
+        factory
+            .instantiate(helper_identity)
+            .await
+            .map_err(|e| RunError::Instantiate {
+                vu: 0,
+                message: format!("{e:#}"),
+            })?;
+    let data = helper
+        .setup(plan.setup_timeout)
+        .await
+        .map_err(RunError::Setup)?;
+    context.set_setup_data(data);
+
+    shared.set_phase(if shared.stop.is_cancelled() {
+        Phase::Stopping
+    } else {
+        Phase::Running
+    });
+    let executing_since = Instant::now();
+    *shared.executing_since.lock().expect("poisoned") = Some(executing_since);
+    let monitor = tokio::spawn(watch_thresholds(shared.clone(), executing_since));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (scenario_plan, tags, vus) in executions {
+        let stop = shared.stop.clone();
+        tasks.spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep(scenario_plan.start_time) => {}
+                _ = stop.cancelled() => return,
+            }
+            let execution = Execution {
+                vus,
+                exec: Arc::from(scenario_plan.exec.as_str()),
+                graceful_stop: scenario_plan.graceful_stop,
+                stop,
+                tags,
+            };
+            execution.run(&scenario_plan.executor).await;
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        joined.expect("an executor panicked");
+    }
+    let executed_for = executing_since.elapsed();
+    monitor.abort();
+    let aborted_by_threshold = monitor.await.unwrap_or(false);
+
+    shared.set_phase(Phase::Teardown);
+    let teardown_error = helper.teardown(plan.teardown_timeout).await.err();
+
+    let snapshot = metrics.snapshot();
+    let summary = Summary::from_snapshot(&snapshot, executed_for);
+    let thresholds = thresholds::evaluate(&plan.thresholds, &snapshot, executed_for);
+    shared.set_phase(Phase::Done);
+    Ok(RunReport {
+        summary,
+        thresholds,
+        aborted_by_threshold,
+        stopped: shared.stop.is_cancelled() && !aborted_by_threshold,
+        teardown_error,
+        log: context.log().entries(),
+        log_dropped: context.log().dropped(),
+    })
+}
+
+/// Checks `abortOnFail` thresholds every second; stops the run (and returns
+/// true) when one fails past its `delayAbortEval`.
+async fn watch_thresholds(shared: Arc<Shared>, since: Instant) -> bool {
+    let watched: Vec<_> = shared
+        .plan
+        .thresholds
+        .iter()
+        .filter(|m| m.thresholds.iter().any(|t| t.abort_on_fail))
+        .cloned()
+        .collect();
+    if watched.is_empty() {
+        return false;
+    }
+    let mut ticker = tokio::time::interval(THRESHOLD_CHECK_INTERVAL);
+    loop {
+        ticker.tick().await;
+        let elapsed = since.elapsed();
+        let snapshot = shared.context.metrics().snapshot();
+        let failed = thresholds::evaluate(&watched, &snapshot, elapsed)
+            .into_iter()
+            .any(|r| {
+                r.abort_on_fail && !r.ok && elapsed >= r.delay_abort_eval && r.value.is_some()
+            });
+        if failed {
+            shared.context.log().push(
+                "error",
+                0,
+                "a threshold with abortOnFail failed: stopping the run".into(),
+            );
+            shared.stop.cancel();
+            shared.set_phase(Phase::Stopping);
+            return true;
+        }
+    }
+}

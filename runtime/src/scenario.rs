@@ -1,0 +1,187 @@
+//! Scenario bytes -> a validated, compiled component ready to instantiate
+//! once per VU.
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker, types::ComponentItem};
+
+use crate::engine::VolleyEngine;
+use crate::host::{self, ScenarioPre};
+use crate::vu::VuState;
+
+/// The WIT package every scenario targets.
+pub const WORLD: &str = "volley:scenario@0.1.0";
+
+/// Why bytes are not a runnable scenario. Each message tells the user what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScenarioError {
+    /// The bytes are not WebAssembly at all.
+    #[error(
+        "not a WebAssembly file: it does not start with the \\0asm magic bytes (is this the right file?)"
+    )]
+    NotWasm,
+    /// A core module, not a component.
+    #[error(
+        "this is a core WebAssembly module, not a component: build for the wasm32-wasip2 target, or wrap the module with `wasm-tools component new`"
+    )]
+    CoreModule,
+    /// A WebAssembly binary of a version or layer Volley does not know.
+    #[error("unsupported WebAssembly binary (version/layer bytes {0:02x?})")]
+    UnknownBinary([u8; 4]),
+    /// The component failed to parse or compile.
+    #[error("invalid component: {0}")]
+    Invalid(String),
+    /// The component imports something the host does not provide.
+    #[error(
+        "the component imports something Volley does not provide: {0} (scenarios may import only volley:scenario@0.1.0 and WASI's clocks, random, io and cli interfaces)"
+    )]
+    UnsupportedImport(String),
+    /// The component does not export the scenario world.
+    #[error(
+        "the component does not export the volley:scenario@0.1.0 world: {0} (export `options`, `setup`, `iteration` and `teardown`, e.g. with volley_sdk::export_scenario!)"
+    )]
+    NotAScenario(String),
+}
+
+/// A compiled scenario, ready to instantiate.
+#[derive(Clone)]
+pub struct Scenario {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    sha256: String,
+    size: usize,
+    engine: VolleyEngine,
+    component: Component,
+    pre: ScenarioPre<VuState>,
+    imports: Vec<String>,
+    exports: Vec<String>,
+}
+
+/// Checks the binary header: a component, not a core module or something else.
+pub fn check_header(bytes: &[u8]) -> Result<(), ScenarioError> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(ScenarioError::NotWasm);
+    }
+    match [bytes[4], bytes[5], bytes[6], bytes[7]] {
+        [1, 0, 0, 0] => Err(ScenarioError::CoreModule),
+        [_, _, 1, 0] => Ok(()),
+        other => Err(ScenarioError::UnknownBinary(other)),
+    }
+}
+
+/// The hex sha256 of `bytes`: a scenario's id.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Scenario {
+    /// Validates and compiles `bytes` on `engine`.
+    pub fn compile(engine: &VolleyEngine, bytes: &[u8]) -> Result<Self, ScenarioError> {
+        check_header(bytes)?;
+        let component = Component::new(engine.engine(), bytes)
+            .map_err(|e| ScenarioError::Invalid(format!("{e:#}")))?;
+        Self::link(engine, component, bytes.len(), sha256_hex(bytes))
+    }
+
+    /// This scenario compiled for another engine (one sized for a run), reusing
+    /// the compiled code instead of compiling again.
+    pub fn for_engine(&self, engine: &VolleyEngine) -> Result<Self, ScenarioError> {
+        let serialized = self
+            .inner
+            .component
+            .serialize()
+            .map_err(|e| ScenarioError::Invalid(format!("{e:#}")))?;
+        let component = deserialize(engine, &serialized)?;
+        Self::link(
+            engine,
+            component,
+            self.inner.size,
+            self.inner.sha256.clone(),
+        )
+    }
+
+    fn link(
+        engine: &VolleyEngine,
+        component: Component,
+        size: usize,
+        sha256: String,
+    ) -> Result<Self, ScenarioError> {
+        let mut linker = Linker::<VuState>::new(engine.engine());
+        host::add_to_linker(&mut linker).expect("the host interfaces link");
+        let ty = component.component_type();
+        let imports: Vec<String> = ty
+            .imports(engine.engine())
+            .map(|(n, _)| n.to_owned())
+            .collect();
+        let exports: Vec<String> = ty
+            .exports(engine.engine())
+            .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentFunc(_)))
+            .map(|(n, _)| n.to_owned())
+            .collect();
+        let instance_pre = linker.instantiate_pre(&component).map_err(|e| {
+            let message = format!("{e:#}");
+            let missing = imports
+                .iter()
+                .find(|name| message.contains(name.as_str()))
+                .cloned()
+                .unwrap_or(message);
+            ScenarioError::UnsupportedImport(missing)
+        })?;
+        let pre = ScenarioPre::new(instance_pre)
+            .map_err(|e| ScenarioError::NotAScenario(format!("{e:#}")))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                sha256,
+                size,
+                engine: engine.clone(),
+                component,
+                pre,
+                imports,
+                exports,
+            }),
+        })
+    }
+
+    /// The hex sha256 of the component's bytes.
+    pub fn sha256(&self) -> &str {
+        &self.inner.sha256
+    }
+
+    /// The component's size in bytes.
+    pub fn size(&self) -> usize {
+        self.inner.size
+    }
+
+    /// What the component imports, by name.
+    pub fn imports(&self) -> &[String] {
+        &self.inner.imports
+    }
+
+    /// The functions the component exports, by name.
+    pub fn exports(&self) -> &[String] {
+        &self.inner.exports
+    }
+
+    /// The engine it was compiled for.
+    pub fn engine(&self) -> &VolleyEngine {
+        &self.inner.engine
+    }
+
+    pub(crate) fn pre(&self) -> &ScenarioPre<VuState> {
+        &self.inner.pre
+    }
+}
+
+#[allow(unsafe_code)]
+fn deserialize(engine: &VolleyEngine, serialized: &[u8]) -> Result<Component, ScenarioError> {
+    // SAFETY: the bytes were produced by `Component::serialize` in this same
+    // process, from a component wasmtime compiled and validated itself.
+    unsafe { Component::deserialize(engine.engine(), serialized) }
+        .map_err(|e| ScenarioError::Invalid(format!("{e:#}")))
+}

@@ -1,0 +1,333 @@
+//! A virtual user: one wasmtime `Store` and one instance of the scenario, with
+//! its own HTTP connections, memory limit and identity.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::client::{ClientConfig, HttpClient};
+use crate::engine::VolleyEngine;
+use crate::host::{RunLog, Scenario as Bindings, ScenarioPre};
+use crate::metrics::{Metrics, Sample, TagSet};
+
+/// What every VU of a run shares.
+pub struct RunContext {
+    metrics: Arc<Metrics>,
+    env: BTreeMap<String, String>,
+    setup_data: OnceLock<Vec<u8>>,
+    client: ClientConfig,
+    log: RunLog,
+}
+
+impl RunContext {
+    /// A context for a run with these environment variables and client settings.
+    pub fn new(
+        metrics: Arc<Metrics>,
+        env: BTreeMap<String, String>,
+        client: ClientConfig,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            metrics,
+            env,
+            setup_data: OnceLock::new(),
+            client,
+            log: RunLog::default(),
+        })
+    }
+
+    /// The run's metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// The run's log.
+    pub fn log(&self) -> &RunLog {
+        &self.log
+    }
+
+    /// What `setup` returned (empty before it ran, or when it returned nothing).
+    pub fn setup_data(&self) -> &[u8] {
+        self.setup_data.get().map_or(&[], Vec::as_slice)
+    }
+
+    /// Records what `setup` returned; only the first call counts.
+    pub fn set_setup_data(&self, data: Vec<u8>) {
+        let _ = self.setup_data.set(data);
+    }
+}
+
+/// Who a VU is.
+#[derive(Debug, Clone)]
+pub struct VuIdentity {
+    /// 1-based, unique within the run (0 for the VU that runs setup and teardown).
+    pub id: u32,
+    /// The scenario (load model) the VU belongs to.
+    pub scenario: Arc<str>,
+    /// Iterations this VU started before the current one.
+    pub iteration: u64,
+    /// Tags on every sample of this VU: `scenario` plus the run's and scenario's tags.
+    pub tags: TagSet,
+}
+
+/// The data of a VU's store: its WASI context (no authority), its client, and
+/// what the host interfaces need.
+pub struct VuState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    run: Arc<RunContext>,
+    identity: VuIdentity,
+    client: HttpClient,
+    log_budget: crate::host::LogBudget,
+    output: GuestOutput,
+    deadline: Option<Instant>,
+}
+
+impl VuState {
+    pub(crate) fn identity(&self) -> &VuIdentity {
+        &self.identity
+    }
+
+    pub(crate) fn run(&self) -> &RunContext {
+        &self.run
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.run.metrics
+    }
+
+    pub(crate) fn run_env(&self) -> &BTreeMap<String, String> {
+        &self.run.env
+    }
+
+    pub(crate) fn tags(&self) -> TagSet {
+        self.identity.tags.clone()
+    }
+
+    pub(crate) fn client(&self) -> &HttpClient {
+        &self.client
+    }
+
+    pub(crate) fn log_budget(&mut self) -> &mut crate::host::LogBudget {
+        &mut self.log_budget
+    }
+
+    pub(crate) fn record(&self, samples: &[Sample]) {
+        self.run.metrics.record(self.identity.id as usize, samples);
+    }
+}
+
+impl WasiView for VuState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// The last bytes a guest wrote to stdout or stderr (a Rust panic message ends
+/// up here), kept to explain a trap.
+#[derive(Clone, Default)]
+struct GuestOutput(Arc<Mutex<Vec<u8>>>);
+
+const OUTPUT_TAIL: usize = 4096;
+
+impl GuestOutput {
+    fn tail(&self) -> String {
+        let bytes = self.0.lock().expect("guest output poisoned");
+        String::from_utf8_lossy(&bytes).trim().to_owned()
+    }
+}
+
+impl tokio::io::AsyncWrite for GuestOutput {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let mut tail = self.0.lock().expect("guest output poisoned");
+        tail.extend_from_slice(buf);
+        if tail.len() > OUTPUT_TAIL {
+            let excess = tail.len() - OUTPUT_TAIL;
+            tail.drain(..excess);
+        }
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl wasmtime_wasi::cli::IsTerminal for GuestOutput {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl wasmtime_wasi::cli::StdoutStream for GuestOutput {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+/// How a guest call ended, when it did not return normally.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GuestFailure {
+    /// The guest returned `err(message)`.
+    #[error("{0}")]
+    Error(String),
+    /// The guest trapped (a panic, an out-of-bounds access, out of memory...). The
+    /// instance is unusable afterwards.
+    #[error("trap: {0}")]
+    Trap(String),
+    /// The call ran past its deadline and was stopped.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+}
+
+/// One virtual user: a store and a live instance of the scenario.
+pub struct Vu {
+    store: Store<VuState>,
+    bindings: Bindings,
+}
+
+impl Vu {
+    /// Instantiates the scenario for a new VU.
+    pub async fn new(
+        engine: &VolleyEngine,
+        pre: &ScenarioPre<VuState>,
+        run: Arc<RunContext>,
+        identity: VuIdentity,
+    ) -> wasmtime::Result<Self> {
+        let output = GuestOutput::default();
+        // No preopened directories, environment, arguments or network: the
+        // guest reaches the world only through the volley imports.
+        let wasi = WasiCtx::builder()
+            .stdout(output.clone())
+            .stderr(output.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(engine.limits().max_memory_bytes)
+            .table_elements(engine.limits().max_table_elements)
+            .trap_on_grow_failure(true)
+            .build();
+        let client = HttpClient::new(run.client.clone());
+        let state = VuState {
+            wasi,
+            table: ResourceTable::new(),
+            limits,
+            run,
+            identity,
+            client,
+            log_budget: Default::default(),
+            output,
+            deadline: None,
+        };
+        let mut store = Store::new(engine.engine(), state);
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|ctx| match ctx.data().deadline {
+            Some(deadline) if Instant::now() >= deadline => Ok(UpdateDeadline::Interrupt),
+            _ => Ok(UpdateDeadline::Yield(1)),
+        });
+        let bindings = pre.instantiate_async(&mut store).await?;
+        Ok(Self { store, bindings })
+    }
+
+    /// This VU's identity.
+    pub fn identity(&self) -> &VuIdentity {
+        &self.store.data().identity
+    }
+
+    /// Advances the iteration counter (call after each iteration).
+    pub fn next_iteration(&mut self) {
+        self.store.data_mut().identity.iteration += 1;
+    }
+
+    /// Calls the guest's `options` export, within `timeout`.
+    pub async fn options(&mut self, timeout: Duration) -> Result<String, GuestFailure> {
+        self.with_deadline(timeout);
+        let result = self
+            .bindings
+            .call_options(&mut self.store)
+            .await
+            .map_err(|trap| self.trap(trap, timeout));
+        self.store.data_mut().deadline = None;
+        result
+    }
+
+    /// Calls the guest's `setup` export, within `timeout`.
+    pub async fn setup(&mut self, timeout: Duration) -> Result<Vec<u8>, GuestFailure> {
+        self.with_deadline(timeout);
+        let result = match self.bindings.call_setup(&mut self.store).await {
+            Ok(Ok(data)) => Ok(data),
+            Ok(Err(message)) => Err(GuestFailure::Error(message)),
+            Err(trap) => Err(self.trap(trap, timeout)),
+        };
+        self.store.data_mut().deadline = None;
+        result
+    }
+
+    /// Calls the guest's `teardown` export, within `timeout`.
+    pub async fn teardown(&mut self, timeout: Duration) -> Result<(), GuestFailure> {
+        self.with_deadline(timeout);
+        let result = match self.bindings.call_teardown(&mut self.store).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(GuestFailure::Error(message)),
+            Err(trap) => Err(self.trap(trap, timeout)),
+        };
+        self.store.data_mut().deadline = None;
+        result
+    }
+
+    /// Runs one iteration of `exec`. No deadline: executors stop a VU by
+    /// dropping this future (the guest yields at every epoch tick).
+    pub async fn iteration(&mut self, exec: &str) -> Result<(), GuestFailure> {
+        match self.bindings.call_iteration(&mut self.store, exec).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(GuestFailure::Error(message)),
+            Err(trap) => Err(self.trap(trap, Duration::ZERO)),
+        }
+    }
+
+    fn with_deadline(&mut self, timeout: Duration) {
+        self.store.data_mut().deadline = Some(Instant::now() + timeout);
+    }
+
+    fn trap(&self, error: wasmtime::Error, timeout: Duration) -> GuestFailure {
+        if matches!(
+            error.downcast_ref::<wasmtime::Trap>(),
+            Some(wasmtime::Trap::Interrupt)
+        ) {
+            return GuestFailure::Timeout(timeout);
+        }
+        let mut message = match error.downcast_ref::<wasmtime::Trap>() {
+            Some(trap) => trap.to_string(),
+            None => format!("{error:#}"),
+        };
+        let output = self.store.data().output.tail();
+        if let Some(last) = output.lines().rev().find(|l| !l.trim().is_empty()) {
+            message = format!("{message} (guest said: {})", last.trim());
+        }
+        GuestFailure::Trap(message)
+    }
+}
