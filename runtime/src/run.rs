@@ -12,7 +12,7 @@ use crate::client::ClientConfig;
 use crate::engine::{VolleyEngine, VuLimits};
 use crate::executor::{Execution, VuFactory, VuSlot};
 use crate::host::LogEntry;
-use crate::metrics::{Metrics, Progress, Summary, TagSet};
+use crate::metrics::{Metrics, Progress, Snapshot, Summary, TagSet};
 use crate::options::{Options, RunPlan};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::thresholds::{self, ThresholdResult};
@@ -78,6 +78,8 @@ pub enum Phase {
 pub struct RunReport {
     /// The summary of every metric.
     pub summary: Summary,
+    /// Every series at the end, for breakdowns by tag.
+    pub snapshot: Snapshot,
     /// Every threshold's verdict.
     pub thresholds: Vec<ThresholdResult>,
     /// True when a threshold with `abortOnFail` ended the run early.
@@ -348,6 +350,7 @@ async fn execute(
     shared.set_phase(Phase::Done);
     Ok(RunReport {
         summary,
+        snapshot,
         thresholds,
         aborted_by_threshold,
         stopped: shared.stop.is_cancelled() && !aborted_by_threshold,

@@ -138,9 +138,32 @@ struct GuestOutput(Arc<Mutex<Vec<u8>>>);
 const OUTPUT_TAIL: usize = 4096;
 
 impl GuestOutput {
-    fn tail(&self) -> String {
+    /// What the guest last said that explains a failure: a Rust panic's
+    /// "panicked at ..." line and message, else its last line.
+    fn explanation(&self) -> Option<String> {
         let bytes = self.0.lock().expect("guest output poisoned");
-        String::from_utf8_lossy(&bytes).trim().to_owned()
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
+            .collect();
+        let start = lines
+            .iter()
+            .rposition(|l| l.contains("panicked at"))
+            .unwrap_or(lines.len().saturating_sub(1));
+        let said = lines
+            .get(start..)?
+            .iter()
+            .take(3)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ");
+        (!said.is_empty()).then_some(said)
+    }
+
+    fn clear(&self) {
+        self.0.lock().expect("guest output poisoned").clear();
     }
 }
 
@@ -302,6 +325,7 @@ impl Vu {
     /// Runs one iteration of `exec`. No deadline: executors stop a VU by
     /// dropping this future (the guest yields at every epoch tick).
     pub async fn iteration(&mut self, exec: &str) -> Result<(), GuestFailure> {
+        self.store.data().output.clear();
         match self.bindings.call_iteration(&mut self.store, exec).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => Err(GuestFailure::Error(message)),
@@ -324,9 +348,8 @@ impl Vu {
             Some(trap) => trap.to_string(),
             None => format!("{error:#}"),
         };
-        let output = self.store.data().output.tail();
-        if let Some(last) = output.lines().rev().find(|l| !l.trim().is_empty()) {
-            message = format!("{message} (guest said: {})", last.trim());
+        if let Some(said) = self.store.data().output.explanation() {
+            message = format!("{message} (guest said: {said})");
         }
         GuestFailure::Trap(message)
     }

@@ -1,5 +1,6 @@
 //! The smallest useful Volley scenario: each iteration sends one `GET` to the run's
-//! `TARGET_URL` and checks that the answer is a 200.
+//! `TARGET_URL` and checks that the answer is a 200, then sleeps `SLEEP_MS`
+//! milliseconds (default 0) as think time.
 //!
 //! ```text
 //! volley run hello.wasm --env TARGET_URL=http://127.0.0.1:8080/
@@ -23,6 +24,10 @@ impl Scenario for Hello {
             .send()
             .context(format!("GET {url}"))?;
         check("status is 200", response.status == 200);
+        if let Some(ms) = volley_sdk::env("SLEEP_MS") {
+            let ms: u64 = ms.parse().context("SLEEP_MS must be a number of milliseconds")?;
+            volley_sdk::sleep(std::time::Duration::from_millis(ms));
+        }
         Ok(())
     }
 }

@@ -6,5 +6,5 @@ use super::Execution;
 
 pub(super) async fn run(execution: Execution, duration: Duration) {
     let end = Instant::now() + duration;
-    execution.run_vus(end, || true).await;
+    execution.run_vus(end, || || true).await;
 }

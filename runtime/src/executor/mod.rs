@@ -297,15 +297,16 @@ impl Execution {
     }
 
     /// Runs every VU in its own task with `vu_loop`, and waits for all of them.
-    async fn run_vus<F>(self, end: Instant, claim: F)
+    /// `claims` makes each VU's claim: a function granting it one more iteration.
+    async fn run_vus<C>(self, end: Instant, claims: impl Fn() -> C)
     where
-        F: Fn() -> bool + Clone + Send + Sync + 'static,
+        C: FnMut() -> bool + Send + 'static,
     {
         let mut tasks = tokio::task::JoinSet::new();
         for slot in self.vus {
             let stop = self.stop.clone();
             let exec = self.exec.clone();
-            let claim = claim.clone();
+            let claim = claims();
             let graceful_stop = self.graceful_stop;
             tasks.spawn(vu_loop(slot, exec, stop, end, graceful_stop, claim));
         }
@@ -324,7 +325,7 @@ async fn vu_loop(
     stop: CancellationToken,
     end: Instant,
     graceful_stop: Duration,
-    claim: impl Fn() -> bool,
+    mut claim: impl FnMut() -> bool,
 ) {
     let metrics = slot.factory.run.metrics().clone();
     metrics.add_vus(1);

@@ -10,9 +10,12 @@ use super::Execution;
 pub(super) async fn run(execution: Execution, iterations: u64, max_duration: Duration) {
     let end = Instant::now() + max_duration;
     let left = Arc::new(AtomicU64::new(iterations));
-    let claim = move || {
-        left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-            .is_ok()
+    let claims = || {
+        let left = left.clone();
+        move || {
+            left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok()
+        }
     };
-    execution.run_vus(end, claim).await;
+    execution.run_vus(end, claims).await;
 }
