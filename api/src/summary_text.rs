@@ -286,6 +286,6 @@ mod tests {
         assert_eq!(format_bytes(4567.0), "4.6 kB");
         assert_eq!(format_bytes(1_234_567.0), "1.2 MB");
         assert_eq!(format_number(3.0), "3");
-        assert_eq!(format_number(3.14159), "3.14");
+        assert_eq!(format_number(12.5), "12.50");
     }
 }

@@ -100,7 +100,8 @@ async fn setup_data_reaches_every_vu_and_a_failed_setup_stops_the_run() {
 fn bytes_that_are_not_a_scenario_get_distinct_errors() {
     let engine = VolleyEngine::new(2, VuLimits::default()).unwrap();
     let hello = std::fs::read(HELLO).unwrap();
-    let cases: [(&[u8], fn(&ScenarioError) -> bool, &str); 4] = [
+    type IsExpected = fn(&ScenarioError) -> bool;
+    let cases: [(&[u8], IsExpected, &str); 4] = [
         (
             b"hello, world",
             |e| matches!(e, ScenarioError::NotWasm),

@@ -68,9 +68,15 @@ impl VolleyEngine {
 /// Core instances one component may hold: a Rust guest uses three or four
 /// (its module, the WASI adapter's shims); other languages use a few more.
 const CORE_INSTANCES_PER_COMPONENT: u32 = 20;
-/// Memories and tables one component may define.
-const MEMORIES_PER_COMPONENT: u32 = 4;
+/// Memories and tables one component may define. Every memory slot of the pool
+/// reserves address space, so the pool holds about one memory per VU: a Rust
+/// guest has one.
+const MEMORIES_PER_COMPONENT: u32 = 2;
 const TABLES_PER_COMPONENT: u32 = 8;
+/// Guard pages after each linear memory. Memories are reserved at their limit
+/// (not wasmtime's 4 GiB default, which caps a process near 5,000 VUs), so
+/// bounds are checked explicitly and a small guard is enough.
+const MEMORY_GUARD: u64 = 64 << 10;
 
 fn config(instances: u32, limits: VuLimits) -> Config {
     let instances = instances.max(1);
@@ -79,7 +85,8 @@ fn config(instances: u32, limits: VuLimits) -> Config {
     // run at fewer VUs than users ask for.
     pool.total_component_instances(instances)
         .total_core_instances(instances * CORE_INSTANCES_PER_COMPONENT)
-        .total_memories(instances * MEMORIES_PER_COMPONENT)
+        // One memory per VU, with room for some guests that define two.
+        .total_memories(instances + instances / 4 + 4)
         .total_tables(instances * TABLES_PER_COMPONENT)
         .total_stacks(instances)
         .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
@@ -107,7 +114,10 @@ fn config(instances: u32, limits: VuLimits) -> Config {
         // memory mappings per instance; without them a process holds far more
         // VUs below the kernel's `vm.max_map_count`.
         .memory_init_cow(false)
-        .concurrency_support(false);
+        .concurrency_support(false)
+        .memory_reservation(limits.max_memory_bytes as u64)
+        .memory_guard_size(MEMORY_GUARD)
+        .memory_reservation_for_growth(0);
     config
 }
 

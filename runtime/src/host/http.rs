@@ -20,7 +20,8 @@ impl Host for VuState {
             Ok(converted) => converted,
             Err(error) => return Ok(Err(self.invalid(error))),
         };
-        let outcome = self.client().send(request).await;
+        let client = self.client().clone();
+        let outcome = off_the_fiber(async move { client.send(request).await }).await;
         Ok(self.finish(outcome, name.as_deref(), &tags))
     }
 
@@ -41,7 +42,8 @@ impl Host for VuState {
                 Err(error) => results.push(Some(Err(self.invalid(error)))),
             }
         }
-        let outcomes = self.client().send_batch(pending).await;
+        let client = self.client().clone();
+        let outcomes = off_the_fiber(async move { client.send_batch(pending).await }).await;
         for ((index, name, tags), outcome) in labels.into_iter().zip(outcomes) {
             results[index] = Some(self.finish(outcome, name.as_deref(), &tags));
         }
@@ -50,6 +52,21 @@ impl Host for VuState {
             .map(|r| r.expect("every request has a result"))
             .collect())
     }
+}
+
+/// Runs `work` as a task of its own and waits for it. Host calls run on the
+/// calling VU's fiber stack, and every page they touch there stays resident
+/// while the VU sleeps; the HTTP client's deep futures run on a worker thread's
+/// stack instead. The task is aborted if the VU's call is dropped.
+async fn off_the_fiber<T: Send + 'static>(work: impl Future<Output = T> + Send + 'static) -> T {
+    struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+    impl<T> Drop for AbortOnDrop<T> {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let mut task = AbortOnDrop(tokio::spawn(work));
+    (&mut task.0).await.expect("HTTP task panicked")
 }
 
 impl VuState {

@@ -1,0 +1,116 @@
+//! The `volley` binary as a user runs it: exit codes, messages, the summary
+//! export, against a demo target over loopback.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::demo_target;
+use volley_example_artifacts::HELLO;
+
+fn volley(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_volley"))
+        .args(args)
+        .output()
+        .expect("running volley")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn validate_reports_a_valid_scenario_and_its_exports() {
+    let out = volley(&["validate", HELLO]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("valid scenario"), "{stdout}");
+    for export in ["options", "setup", "iteration", "teardown"] {
+        assert!(stdout.contains(export), "{stdout}");
+    }
+    assert!(stdout.contains(r#""vus":1"#), "{stdout}");
+}
+
+#[test]
+fn bad_input_exits_non_zero_with_a_clear_message() {
+    let dir = std::env::temp_dir().join(format!("volley-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let not_wasm = dir.join("notes.txt");
+    std::fs::write(&not_wasm, "hello").unwrap();
+    let core = dir.join("core.wasm");
+    std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
+    let bad_config = dir.join("bad.json");
+    std::fs::write(&bad_config, r#"{"vus": "many"}"#).unwrap();
+    let missing = dir.join("missing.wasm");
+    let cases: [(Vec<&str>, i32, &str); 6] = [
+        (vec!["validate", missing.to_str().unwrap()], 1, "cannot read"),
+        (vec!["validate", not_wasm.to_str().unwrap()], 1, "not a WebAssembly file"),
+        (vec!["run", core.to_str().unwrap()], 1, "core WebAssembly module"),
+        (vec!["run", HELLO, "--duration", "10x"], 2, "unknown unit"),
+        (vec!["run", HELLO, "--env", "NOEQUALS"], 2, "KEY=VALUE"),
+        (vec!["run", HELLO, "--config", bad_config.to_str().unwrap()], 1, "vus"),
+    ];
+    for (args, code, message) in cases {
+        let out = volley(&args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_prints_a_summary_and_exports_k6_json() {
+    let target = demo_target("none").await;
+    let export = std::env::temp_dir().join(format!("volley-summary-{}.json", std::process::id()));
+    let url = format!("TARGET_URL={}/hello", target.url());
+    let out = tokio::task::spawn_blocking({
+        let export = export.clone();
+        move || {
+            volley(&[
+                "run", HELLO, "--vus", "2", "--iterations", "20", "--env", &url, "--quiet",
+                "--summary-export", export.to_str().unwrap(),
+            ])
+        }
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for line in ["http_reqs", "http_req_duration", "checks", "iterations", "✓ status is 200"] {
+        assert!(stdout.contains(line), "missing {line}: {stdout}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    assert_eq!(json["metrics"]["http_reqs"]["count"], 20.0);
+    assert_eq!(target.stats().total, 20);
+    for stat in ["avg", "min", "med", "max", "p(90)", "p(95)", "p(99)"] {
+        assert!(json["metrics"]["http_req_duration"][stat].is_number(), "{stat}");
+    }
+    assert_eq!(json["root_group"]["checks"]["status is 200"]["passes"], 20);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_threshold_exits_99() {
+    let target = demo_target("none").await;
+    let dir = std::env::temp_dir();
+    let config = dir.join(format!("volley-thresholds-{}.json", std::process::id()));
+    std::fs::write(
+        &config,
+        r#"{"thresholds": {"http_reqs": ["count<5"], "http_req_failed": ["rate<0.01"]}}"#,
+    )
+    .unwrap();
+    let url = format!("TARGET_URL={}/hello", target.url());
+    let out = tokio::task::spawn_blocking(move || {
+        volley(&[
+            "run", HELLO, "--iterations", "10", "--env", &url, "--quiet", "--config",
+            config.to_str().unwrap(),
+        ])
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(99), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("✗ 'count<5' count=10"), "{stdout}");
+    assert!(stdout.contains("✓ 'rate<0.01'"), "{stdout}");
+    assert!(text(&out.stderr).contains("thresholds have failed"));
+}
