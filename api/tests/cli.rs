@@ -43,12 +43,28 @@ fn bad_input_exits_non_zero_with_a_clear_message() {
     std::fs::write(&bad_config, r#"{"vus": "many"}"#).unwrap();
     let missing = dir.join("missing.wasm");
     let cases: [(Vec<&str>, i32, &str); 6] = [
-        (vec!["validate", missing.to_str().unwrap()], 1, "cannot read"),
-        (vec!["validate", not_wasm.to_str().unwrap()], 1, "not a WebAssembly file"),
-        (vec!["run", core.to_str().unwrap()], 1, "core WebAssembly module"),
+        (
+            vec!["validate", missing.to_str().unwrap()],
+            1,
+            "cannot read",
+        ),
+        (
+            vec!["validate", not_wasm.to_str().unwrap()],
+            1,
+            "not a WebAssembly file",
+        ),
+        (
+            vec!["run", core.to_str().unwrap()],
+            1,
+            "core WebAssembly module",
+        ),
         (vec!["run", HELLO, "--duration", "10x"], 2, "unknown unit"),
         (vec!["run", HELLO, "--env", "NOEQUALS"], 2, "KEY=VALUE"),
-        (vec!["run", HELLO, "--config", bad_config.to_str().unwrap()], 1, "vus"),
+        (
+            vec!["run", HELLO, "--config", bad_config.to_str().unwrap()],
+            1,
+            "vus",
+        ),
     ];
     for (args, code, message) in cases {
         let out = volley(&args);
@@ -67,8 +83,17 @@ async fn run_prints_a_summary_and_exports_k6_json() {
         let export = export.clone();
         move || {
             volley(&[
-                "run", HELLO, "--vus", "2", "--iterations", "20", "--env", &url, "--quiet",
-                "--summary-export", export.to_str().unwrap(),
+                "run",
+                HELLO,
+                "--vus",
+                "2",
+                "--iterations",
+                "20",
+                "--env",
+                &url,
+                "--quiet",
+                "--summary-export",
+                export.to_str().unwrap(),
             ])
         }
     })
@@ -76,7 +101,13 @@ async fn run_prints_a_summary_and_exports_k6_json() {
     .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    for line in ["http_reqs", "http_req_duration", "checks", "iterations", "✓ status is 200"] {
+    for line in [
+        "http_reqs",
+        "http_req_duration",
+        "checks",
+        "iterations",
+        "✓ status is 200",
+    ] {
         assert!(stdout.contains(line), "missing {line}: {stdout}");
     }
     let json: serde_json::Value =
@@ -84,7 +115,10 @@ async fn run_prints_a_summary_and_exports_k6_json() {
     assert_eq!(json["metrics"]["http_reqs"]["count"], 20.0);
     assert_eq!(target.stats().total, 20);
     for stat in ["avg", "min", "med", "max", "p(90)", "p(95)", "p(99)"] {
-        assert!(json["metrics"]["http_req_duration"][stat].is_number(), "{stat}");
+        assert!(
+            json["metrics"]["http_req_duration"][stat].is_number(),
+            "{stat}"
+        );
     }
     assert_eq!(json["root_group"]["checks"]["status is 200"]["passes"], 20);
 }
@@ -102,7 +136,14 @@ async fn a_failed_threshold_exits_99() {
     let url = format!("TARGET_URL={}/hello", target.url());
     let out = tokio::task::spawn_blocking(move || {
         volley(&[
-            "run", HELLO, "--iterations", "10", "--env", &url, "--quiet", "--config",
+            "run",
+            HELLO,
+            "--iterations",
+            "10",
+            "--env",
+            &url,
+            "--quiet",
+            "--config",
             config.to_str().unwrap(),
         ])
     })
