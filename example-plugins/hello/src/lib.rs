@@ -25,7 +25,9 @@ impl Scenario for Hello {
             .context(format!("GET {url}"))?;
         check("status is 200", response.status == 200);
         if let Some(ms) = volley_sdk::env("SLEEP_MS") {
-            let ms: u64 = ms.parse().context("SLEEP_MS must be a number of milliseconds")?;
+            let ms: u64 = ms
+                .parse()
+                .context("SLEEP_MS must be a number of milliseconds")?;
             volley_sdk::sleep(std::time::Duration::from_millis(ms));
         }
         Ok(())
