@@ -52,7 +52,7 @@ pub struct Scenario {
 
 struct Inner {
     sha256: String,
-    size: usize,
+    bytes: Arc<[u8]>,
     engine: VolleyEngine,
     component: Component,
     pre: ScenarioPre<VuState>,
@@ -86,22 +86,27 @@ impl Scenario {
         check_header(bytes)?;
         let component = Component::new(engine.engine(), bytes)
             .map_err(|e| ScenarioError::Invalid(format!("{e:#}")))?;
-        Self::link(engine, component, bytes.len(), sha256_hex(bytes))
+        Self::link(engine, component, Arc::from(bytes), sha256_hex(bytes))
     }
 
-    /// This scenario compiled for another engine (one sized for a run), reusing
-    /// the compiled code instead of compiling again.
+    /// This scenario for another engine (one sized for a run): the compiled code
+    /// is reused when the engines' code settings match, else it is compiled again.
     pub fn for_engine(&self, engine: &VolleyEngine) -> Result<Self, ScenarioError> {
-        let serialized = self
+        let reused = self
             .inner
             .component
             .serialize()
-            .map_err(|e| ScenarioError::Invalid(format!("{e:#}")))?;
-        let component = deserialize(engine, &serialized)?;
+            .ok()
+            .and_then(|serialized| deserialize(engine, &serialized).ok());
+        let component = match reused {
+            Some(component) => component,
+            None => Component::new(engine.engine(), &self.inner.bytes)
+                .map_err(|e| ScenarioError::Invalid(format!("{e:#}")))?,
+        };
         Self::link(
             engine,
             component,
-            self.inner.size,
+            self.inner.bytes.clone(),
             self.inner.sha256.clone(),
         )
     }
@@ -109,7 +114,7 @@ impl Scenario {
     fn link(
         engine: &VolleyEngine,
         component: Component,
-        size: usize,
+        bytes: Arc<[u8]>,
         sha256: String,
     ) -> Result<Self, ScenarioError> {
         let mut linker = Linker::<VuState>::new(engine.engine());
@@ -138,7 +143,7 @@ impl Scenario {
         Ok(Self {
             inner: Arc::new(Inner {
                 sha256,
-                size,
+                bytes,
                 engine: engine.clone(),
                 component,
                 pre,
@@ -155,7 +160,7 @@ impl Scenario {
 
     /// The component's size in bytes.
     pub fn size(&self) -> usize {
-        self.inner.size
+        self.inner.bytes.len()
     }
 
     /// What the component imports, by name.
@@ -179,9 +184,8 @@ impl Scenario {
 }
 
 #[allow(unsafe_code)]
-fn deserialize(engine: &VolleyEngine, serialized: &[u8]) -> Result<Component, ScenarioError> {
+fn deserialize(engine: &VolleyEngine, serialized: &[u8]) -> wasmtime::Result<Component> {
     // SAFETY: the bytes were produced by `Component::serialize` in this same
     // process, from a component wasmtime compiled and validated itself.
     unsafe { Component::deserialize(engine.engine(), serialized) }
-        .map_err(|e| ScenarioError::Invalid(format!("{e:#}")))
 }
