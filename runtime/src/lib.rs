@@ -2,7 +2,7 @@
 //! virtual user under a load model, and measures what they do.
 //!
 //! The flow: [`scenario::Scenario::compile`] validates and compiles the bytes;
-//! [`run::Run`] sizes an engine for the run, instantiates every VU, runs
+//! [`run::start`] sizes an engine for the run, instantiates every VU, runs
 //! `setup`, the executors and `teardown`, and produces a
 //! [`metrics::Summary`].
 

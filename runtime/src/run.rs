@@ -2,6 +2,7 @@
 //! the executors (each scenario from its start time), `teardown`, then
 //! summarise and judge thresholds. Stoppable at any point.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -242,9 +243,9 @@ async fn execute(
         ready: 0,
         total: total_vus,
     });
-    let mut executions = Vec::new();
-    let mut next_id = 1u32;
-    for scenario_plan in &plan.scenarios {
+    let mut identities = Vec::new();
+    let mut scenario_tags = Vec::new();
+    for (index, scenario_plan) in plan.scenarios.iter().enumerate() {
         let tags = TagSet::new(
             run_tags
                 .iter()
@@ -252,34 +253,28 @@ async fn execute(
                 .chain(scenario_plan.tags.clone())
                 .chain([("scenario".to_owned(), scenario_plan.name.clone())]),
         );
-        let mut vus = Vec::new();
         for _ in 0..scenario_plan.executor.max_vus() {
-            if shared.stop.is_cancelled() {
-                break;
-            }
             let identity = VuIdentity {
-                id: next_id,
+                id: identities.len() as u32 + 1,
                 scenario: Arc::from(scenario_plan.name.as_str()),
                 iteration: 0,
                 tags: tags.clone(),
             };
-            let vu = factory
-                .instantiate(identity)
-                .await
-                .map_err(|e| RunError::Instantiate {
-                    vu: next_id,
-                    message: format!("{e:#}"),
-                })?;
-            vus.push(VuSlot::new(vu, factory.clone()));
-            shared.set_phase(Phase::Initializing {
-                ready: next_id,
-                total: total_vus,
-            });
-            next_id += 1;
+            identities.push((index, identity));
         }
-        executions.push((scenario_plan.clone(), tags, vus));
+        scenario_tags.push(tags);
     }
-    metrics.set_vus(0, u64::from(next_id - 1), 0);
+    let mut slots = instantiate_all(&shared, &factory, identities).await?;
+    let instantiated = slots.iter().map(Vec::len).sum::<usize>();
+    metrics.set_vus(0, instantiated as u64, 0);
+    let executions: Vec<_> = plan
+        .scenarios
+        .iter()
+        .cloned()
+        .zip(scenario_tags)
+        .zip(slots.drain(..))
+        .map(|((plan, tags), vus)| (plan, tags, vus))
+        .collect();
 
     // setup and teardown run on a VU of their own.
     let helper_identity = VuIdentity {
@@ -358,6 +353,60 @@ async fn execute(
         log: context.log().entries(),
         log_dropped: context.log().dropped(),
     })
+}
+
+/// Instantiates every VU, spread over one task per core; returns each
+/// scenario's VUs in id order.
+async fn instantiate_all(
+    shared: &Arc<Shared>,
+    factory: &VuFactory,
+    identities: Vec<(usize, VuIdentity)>,
+) -> Result<Vec<Vec<VuSlot>>, RunError> {
+    let total = identities.len() as u32;
+    let scenarios = shared.plan.scenarios.len();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let chunk = identities.len().div_ceil(workers).max(1);
+    let ready = Arc::new(AtomicU32::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for part in identities.chunks(chunk) {
+        let (part, factory, shared, ready) = (
+            part.to_vec(),
+            factory.clone(),
+            shared.clone(),
+            ready.clone(),
+        );
+        tasks.spawn(async move {
+            let mut vus = Vec::with_capacity(part.len());
+            for (index, identity) in part {
+                if shared.stop.is_cancelled() {
+                    break;
+                }
+                let id = identity.id;
+                let vu =
+                    factory
+                        .instantiate(identity)
+                        .await
+                        .map_err(|e| RunError::Instantiate {
+                            vu: id,
+                            message: format!("{e:#}"),
+                        })?;
+                vus.push((index, VuSlot::new(vu, factory.clone())));
+                let ready = ready.fetch_add(1, Ordering::Relaxed) + 1;
+                shared.set_phase(Phase::Initializing { ready, total });
+            }
+            Ok::<_, RunError>(vus)
+        });
+    }
+    let mut slots: Vec<Vec<VuSlot>> = (0..scenarios).map(|_| Vec::new()).collect();
+    while let Some(joined) = tasks.join_next().await {
+        for (index, slot) in joined.expect("an instantiation task panicked")? {
+            slots[index].push(slot);
+        }
+    }
+    for vus in &mut slots {
+        vus.sort_by_key(VuSlot::id);
+    }
+    Ok(slots)
 }
 
 /// Checks `abortOnFail` thresholds every second; stops the run (and returns

@@ -177,6 +177,11 @@ impl VuSlot {
         }
     }
 
+    /// The VU's id.
+    pub fn id(&self) -> u32 {
+        self.identity.id
+    }
+
     /// Runs one iteration and records it. Returns false when the VU is gone for
     /// good (a replacement could not be instantiated).
     async fn iteration(&mut self, exec: &str) -> bool {

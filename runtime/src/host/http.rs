@@ -21,7 +21,7 @@ impl Host for VuState {
             Err(error) => return Ok(Err(self.invalid(error))),
         };
         let client = self.client().clone();
-        let outcome = off_the_fiber(async move { client.send(request).await }).await;
+        let outcome = off_the_fiber(async move { Box::pin(client.send(request)).await }).await;
         Ok(self.finish(outcome, name.as_deref(), &tags))
     }
 
@@ -43,7 +43,8 @@ impl Host for VuState {
             }
         }
         let client = self.client().clone();
-        let outcomes = off_the_fiber(async move { client.send_batch(pending).await }).await;
+        let outcomes =
+            off_the_fiber(async move { Box::pin(client.send_batch(pending)).await }).await;
         for ((index, name, tags), outcome) in labels.into_iter().zip(outcomes) {
             results[index] = Some(self.finish(outcome, name.as_deref(), &tags));
         }
@@ -56,8 +57,9 @@ impl Host for VuState {
 
 /// Runs `work` as a task of its own and waits for it. Host calls run on the
 /// calling VU's fiber stack, and every page they touch there stays resident
-/// while the VU sleeps; the HTTP client's deep futures run on a worker thread's
-/// stack instead. The task is aborted if the VU's call is dropped.
+/// while the VU sleeps; so the HTTP client's large futures are built and polled
+/// on a worker thread's stack instead (`work` itself must stay small: it is
+/// moved on the fiber). The task is aborted if the VU's call is dropped.
 async fn off_the_fiber<T: Send + 'static>(work: impl Future<Output = T> + Send + 'static) -> T {
     struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
     impl<T> Drop for AbortOnDrop<T> {
