@@ -181,3 +181,21 @@ async fn a_refused_connection_is_a_connect_failure() {
     assert_eq!(report.summary.request_failures.get("connect"), Some(&3));
     assert_eq!(stat(&report, "http_req_failed", "value"), 1.0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_target_times_out_and_the_timeout_is_counted() {
+    let target = common::demo_target("300ms").await;
+    let report = run(
+        HELLO,
+        json!({"iterations": 2,
+               "env": {"TARGET_URL": format!("{}/hello", target.url()), "TIMEOUT_MS": "50"}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stat(&report, "http_reqs", "count"), 2.0);
+    assert_eq!(report.summary.request_failures.get("timeout"), Some(&2));
+    assert_eq!(report.summary.iteration_failures.get("error"), Some(&2));
+    // The server saw both requests and their clients leave before the answer.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(target.stats().cancelled, 2);
+}
