@@ -11,7 +11,7 @@ use crate::client::{
     ClientError, ClientRequest, ClientResponse, DEFAULT_MAX_REDIRECTS, DEFAULT_TIMEOUT, Exchange,
     Outcome,
 };
-use crate::metrics::{Sample, builtin};
+use crate::metrics::{Sample, TagSet, builtin};
 use crate::vu::VuState;
 
 impl Host for VuState {
@@ -78,18 +78,7 @@ impl VuState {
             .tags()
             .with([("error_code", "invalid_request"), ("status", "0")]);
         self.metrics().count_request(true);
-        self.record(&[
-            Sample {
-                metric: builtin::HTTP_REQS,
-                tags: tags.clone(),
-                value: 1.0,
-            },
-            Sample {
-                metric: builtin::HTTP_REQ_FAILED,
-                tags,
-                value: 1.0,
-            },
-        ]);
+        self.record(&request_samples(tags, true));
         Error::InvalidRequest(message)
     }
 
@@ -133,17 +122,8 @@ impl VuState {
         let tags = base.with(pairs);
         let t = &exchange.timings;
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let mut samples = vec![
-            Sample {
-                metric: builtin::HTTP_REQS,
-                tags: tags.clone(),
-                value: 1.0,
-            },
-            Sample {
-                metric: builtin::HTTP_REQ_FAILED,
-                tags: tags.clone(),
-                value: if failed { 1.0 } else { 0.0 },
-            },
+        let mut samples = request_samples(tags.clone(), failed).to_vec();
+        samples.extend([
             Sample {
                 metric: builtin::DATA_SENT,
                 tags: base.clone(),
@@ -154,7 +134,7 @@ impl VuState {
                 tags: base,
                 value: exchange.bytes_received as f64,
             },
-        ];
+        ]);
         // Only requests that got a response have a duration: failures without
         // one are counted above, never mixed into the latency histograms.
         if exchange.status.is_some() && exchange.error.is_none() {
@@ -177,6 +157,22 @@ impl VuState {
         self.metrics().count_request(failed);
         self.record(&samples);
     }
+}
+
+/// The samples every request counts in: `http_reqs` and `http_req_failed`.
+fn request_samples(tags: TagSet, failed: bool) -> [Sample; 2] {
+    [
+        Sample {
+            metric: builtin::HTTP_REQS,
+            tags: tags.clone(),
+            value: 1.0,
+        },
+        Sample {
+            metric: builtin::HTTP_REQ_FAILED,
+            tags,
+            value: if failed { 1.0 } else { 0.0 },
+        },
+    ]
 }
 
 type Converted = (Option<String>, Vec<(String, String)>, ClientRequest);
