@@ -32,7 +32,7 @@ impl ProgressLine {
         };
         self.last_requests = p.requests;
         self.last_at = executing;
-        let total = volley_runtime::duration::format(run.plan().max_duration());
+        let total = volley_runtime::duration::format(run.plan().planned_duration());
         let phase = match run.phase() {
             Phase::Initializing { ready, total } => {
                 return format!("initializing VUs {ready}/{total}");

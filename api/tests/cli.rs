@@ -155,3 +155,56 @@ async fn a_failed_threshold_exits_99() {
     assert!(stdout.contains("✓ 'rate<0.01'"), "{stdout}");
     assert!(text(&out.stderr).contains("thresholds have failed"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_terminal_gets_a_live_progress_line() {
+    let target = demo_target("none").await;
+    // `script` gives volley a pseudo-terminal, as a user's shell would.
+    let command = format!(
+        "{} run {HELLO} --vus 3 --duration 2500ms --env TARGET_URL={}/hello",
+        env!("CARGO_BIN_EXE_volley"),
+        target.url()
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .output()
+            .expect("running script (util-linux)")
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let screen = text(&out.stdout);
+    let progress: Vec<&str> = screen
+        .split(['\r', '\n'])
+        .filter(|l| l.contains("running ["))
+        .collect();
+    assert!(!progress.is_empty(), "no progress line in: {screen}");
+    assert!(
+        progress.iter().all(|l| l.contains("/ 2.5s]")),
+        "{progress:?}"
+    );
+    assert!(
+        progress.iter().any(|l| l.contains("3/3 VUs")),
+        "{progress:?}"
+    );
+    assert!(progress.iter().any(|l| l.contains("req/s")), "{progress:?}");
+    assert!(
+        screen.contains("http_reqs"),
+        "the summary follows: {screen}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn piped_output_has_no_progress_line() {
+    let target = demo_target("none").await;
+    let url = format!("TARGET_URL={}/hello", target.url());
+    let out = tokio::task::spawn_blocking(move || {
+        volley(&["run", HELLO, "--iterations", "3", "--env", &url])
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success());
+    assert!(!text(&out.stderr).contains("running ["));
+    assert!(!text(&out.stdout).contains("running ["));
+}

@@ -121,6 +121,16 @@ impl RunPlan {
         self.scenarios.iter().map(|s| s.executor.max_vus()).sum()
     }
 
+    /// How long the run is planned to last: each scenario's start time plus its
+    /// duration (or `maxDuration`), without graceful stops.
+    pub fn planned_duration(&self) -> Duration {
+        self.scenarios
+            .iter()
+            .map(|s| s.start_time + s.executor.max_duration())
+            .max()
+            .unwrap_or_default()
+    }
+
     /// The longest the run can last, graceful stops included.
     pub fn max_duration(&self) -> Duration {
         self.scenarios
