@@ -23,6 +23,8 @@ use crate::summary_text;
 pub const EXIT_THRESHOLDS_FAILED: u8 = 99;
 /// Exit code for bad input or a run that could not be carried out.
 pub const EXIT_ERROR: u8 = 1;
+/// Exit code when the run was stopped before its end by Ctrl-C (k6's).
+pub const EXIT_STOPPED: u8 = 105;
 
 /// Volley: load testing with WebAssembly component scenarios.
 #[derive(Debug, Parser)]
@@ -227,6 +229,9 @@ async fn run_scenario(
         eprintln!("error: some thresholds have failed");
         return Ok(ExitCode::from(EXIT_THRESHOLDS_FAILED));
     }
+    if report.stopped {
+        return Ok(ExitCode::from(EXIT_STOPPED));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -255,6 +260,7 @@ async fn execute(
     let draw = !quiet && std::io::stderr().is_terminal();
     let mut progress = ProgressLine::new();
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut interrupts = 0;
     while !handle.is_finished() {
         tokio::select! {
@@ -263,7 +269,7 @@ async fn execute(
                     ProgressLine::draw(&progress.line(&handle));
                 }
             }
-            _ = tokio::signal::ctrl_c() => {
+            _ = interrupt.recv() => {
                 interrupts += 1;
                 if interrupts > 1 {
                     bail!("interrupted twice: aborting without a summary");
@@ -289,7 +295,8 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
     eprintln!("demo target listening on {}", target.url());
     let env = BTreeMap::from([("TARGET_URL".to_owned(), target.url())]);
     let mut load = args.load;
-    if load.vus.is_none() && load.duration.is_none() && load.iterations.is_none() {
+    let load_given = load.vus.is_some() || load.duration.is_some() || load.iterations.is_some();
+    if !load_given && load.config.is_none() {
         load.vus = Some(20);
         load.duration = Some(Duration::from_secs(15));
     }

@@ -208,3 +208,47 @@ async fn piped_output_has_no_progress_line() {
     assert!(!text(&out.stderr).contains("running ["));
     assert!(!text(&out.stdout).contains("running ["));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_stops_gracefully_with_a_summary_and_exit_105() {
+    let target = demo_target("none").await;
+    let child = Command::new(env!("CARGO_BIN_EXE_volley"))
+        .args([
+            "run",
+            HELLO,
+            "--vus",
+            "3",
+            "--duration",
+            "60s",
+            "--quiet",
+            "--env",
+        ])
+        .arg(format!("TARGET_URL={}/hello", target.url()))
+        .args(["--env", "SLEEP_MS=100"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until it is sending, then interrupt it as a terminal's Ctrl-C would.
+    while target.stats().total < 3 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(105), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("run stopped before its end"), "{stdout}");
+    let reported: u64 = stdout
+        .lines()
+        .find(|l| l.contains("http_reqs...."))
+        .and_then(|l| l.split(':').nth(1))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("http_reqs in the summary");
+    assert_eq!(reported, target.stats().total);
+}

@@ -96,9 +96,9 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// Whether every threshold held.
+    /// Whether every threshold held (a run aborted by one did not pass).
     pub fn thresholds_passed(&self) -> bool {
-        self.thresholds.iter().all(|t| t.ok)
+        !self.aborted_by_threshold && self.thresholds.iter().all(|t| t.ok)
     }
 }
 

@@ -232,11 +232,6 @@ impl HttpClient {
         }
     }
 
-    /// Closes every idle connection.
-    pub fn close_idle(&self) {
-        self.pool.lock().expect("pool poisoned").idle.clear();
-    }
-
     /// Sends `request`, following redirects, within its timeout.
     pub async fn send(&self, request: ClientRequest) -> Outcome {
         let mut exchanges = Vec::new();

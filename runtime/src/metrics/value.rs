@@ -115,11 +115,6 @@ impl Trend {
         if self.count == 0 { 0.0 } else { self.max }
     }
 
-    /// The sum of all values.
-    pub fn sum(&self) -> f64 {
-        self.sum
-    }
-
     /// The `p`th percentile (0 to 100), within 0.1% of the true value.
     pub fn percentile(&self, p: f64) -> f64 {
         if self.count == 0 {
