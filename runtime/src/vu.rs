@@ -12,7 +12,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::client::{ClientConfig, HttpClient};
 use crate::engine::VolleyEngine;
 use crate::host::{RunLog, Scenario as Bindings, ScenarioPre};
-use crate::metrics::{Metrics, Sample, TagSet};
+use crate::metrics::{Metrics, Sample, TagCache, TagSet};
 
 /// What every VU of a run shares.
 pub struct RunContext {
@@ -83,6 +83,8 @@ pub struct VuState {
     identity: VuIdentity,
     client: HttpClient,
     log_budget: crate::host::LogBudget,
+    request_tags: TagCache<crate::host::RequestShape>,
+    check_tags: TagCache<(String, Vec<(String, String)>)>,
     output: GuestOutput,
     deadline: Option<Instant>,
 }
@@ -114,6 +116,14 @@ impl VuState {
 
     pub(crate) fn log_budget(&mut self) -> &mut crate::host::LogBudget {
         &mut self.log_budget
+    }
+
+    pub(crate) fn request_tags(&mut self) -> &mut TagCache<crate::host::RequestShape> {
+        &mut self.request_tags
+    }
+
+    pub(crate) fn check_tags(&mut self) -> &mut TagCache<(String, Vec<(String, String)>)> {
+        &mut self.check_tags
     }
 
     pub(crate) fn record(&self, samples: &[Sample]) {
@@ -262,6 +272,8 @@ impl Vu {
             identity,
             client,
             log_budget: Default::default(),
+            request_tags: TagCache::default(),
+            check_tags: TagCache::default(),
             output,
             deadline: None,
         };

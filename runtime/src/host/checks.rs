@@ -11,9 +11,16 @@ impl Host for VuState {
         ok: bool,
         tags: Vec<(String, String)>,
     ) -> wasmtime::Result<bool> {
+        let base = self.tags();
         let tags = self
-            .tags()
-            .with(tags.into_iter().chain([("check".to_owned(), name)]));
+            .check_tags()
+            .get_or_insert_with((name, tags), |(name, tags)| {
+                base.with(
+                    tags.iter()
+                        .cloned()
+                        .chain([("check".to_owned(), name.clone())]),
+                )
+            });
         self.record(&[Sample {
             metric: builtin::CHECKS,
             tags,

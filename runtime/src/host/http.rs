@@ -102,24 +102,18 @@ impl VuState {
     ) {
         let status = exchange.status.unwrap_or(0);
         let failed = exchange.error.is_some() || !(200..400).contains(&status);
-        let mut pairs: Vec<(String, String)> = vec![
-            (
-                "name".into(),
-                name.map_or_else(|| exchange.url.to_string(), str::to_owned),
-            ),
-            ("method".into(), exchange.method.to_string()),
-            ("status".into(), status.to_string()),
-            ("expected_response".into(), (!failed).to_string()),
-        ];
-        if let Some(protocol) = exchange.protocol {
-            pairs.push(("proto".into(), protocol.into()));
-        }
-        if let Some(error) = &exchange.error {
-            pairs.push(("error_code".into(), error.code().into()));
-        }
-        pairs.extend(extra.iter().cloned());
+        let shape = RequestShape {
+            name: name.map_or_else(|| exchange.url.to_string(), str::to_owned),
+            method: exchange.method.clone(),
+            status,
+            protocol: exchange.protocol,
+            error: exchange.error.as_ref().map(ClientError::code),
+            extra: extra.to_vec(),
+        };
         let base = self.tags();
-        let tags = base.with(pairs);
+        let tags = self
+            .request_tags()
+            .get_or_insert_with(shape, |shape| shape.tags(&base, failed));
         let t = &exchange.timings;
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let mut samples = request_samples(tags.clone(), failed).to_vec();
@@ -156,6 +150,37 @@ impl VuState {
         }
         self.metrics().count_request(failed);
         self.record(&samples);
+    }
+}
+
+/// What distinguishes the tag sets of a VU's requests; each distinct shape's
+/// tag set is built once and reused.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct RequestShape {
+    name: String,
+    method: Method,
+    status: u16,
+    protocol: Option<&'static str>,
+    error: Option<&'static str>,
+    extra: Vec<(String, String)>,
+}
+
+impl RequestShape {
+    fn tags(&self, base: &TagSet, failed: bool) -> TagSet {
+        let mut pairs: Vec<(String, String)> = vec![
+            ("name".into(), self.name.clone()),
+            ("method".into(), self.method.to_string()),
+            ("status".into(), self.status.to_string()),
+            ("expected_response".into(), (!failed).to_string()),
+        ];
+        if let Some(protocol) = self.protocol {
+            pairs.push(("proto".into(), protocol.into()));
+        }
+        if let Some(error) = self.error {
+            pairs.push(("error_code".into(), error.into()));
+        }
+        pairs.extend(self.extra.iter().cloned());
+        base.with(pairs)
     }
 }
 

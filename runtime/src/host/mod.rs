@@ -7,6 +7,7 @@ mod log;
 mod metrics;
 mod vu;
 
+pub(crate) use http::RequestShape;
 pub(crate) use log::LogBudget;
 pub use log::{LogEntry, RunLog};
 

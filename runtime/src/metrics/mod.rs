@@ -9,5 +9,5 @@ mod value;
 pub use registry::{MetricError, MetricId, MetricInfo, MetricKind, Registry, ValueType, builtin};
 pub use sink::{Metrics, Progress, Sample, SeriesSnapshot, Snapshot};
 pub use summary::{CheckSummary, MetricSummary, Summary, TREND_PERCENTILES};
-pub use tags::TagSet;
+pub use tags::{TagCache, TagSet};
 pub use value::{Trend, Value};

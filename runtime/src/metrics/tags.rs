@@ -119,6 +119,40 @@ impl std::fmt::Display for TagSet {
     }
 }
 
+/// Tag sets built once per distinct key and reused: a VU's requests and checks
+/// repeat the same few shapes, and a reused set is cheap to hash and compare.
+/// Holds at most [`TagCache::CAPACITY`] sets, then starts over.
+#[derive(Debug)]
+pub struct TagCache<K> {
+    sets: std::collections::HashMap<K, TagSet>,
+}
+
+impl<K> Default for TagCache<K> {
+    fn default() -> Self {
+        Self {
+            sets: std::collections::HashMap::new(),
+        }
+    }
+}
+
+impl<K: Hash + Eq> TagCache<K> {
+    /// The most sets kept (URLs with ids in them and no `name` make many).
+    pub const CAPACITY: usize = 256;
+
+    /// The set for `key`, built by `make` the first time.
+    pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce(&K) -> TagSet) -> TagSet {
+        if let Some(tags) = self.sets.get(&key) {
+            return tags.clone();
+        }
+        if self.sets.len() >= Self::CAPACITY {
+            self.sets.clear();
+        }
+        let tags = make(&key);
+        self.sets.insert(key, tags.clone());
+        tags
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +166,25 @@ mod tests {
         assert_eq!(a.to_string(), "a:2,b:3");
         assert!(a.matches(&TagSet::new([("a", "2")])));
         assert!(!a.matches(&TagSet::new([("a", "1")])));
+    }
+
+    #[test]
+    fn cache_builds_each_set_once_and_stays_bounded() {
+        let mut cache = TagCache::default();
+        let mut built = 0;
+        for round in 0..3 {
+            for i in 0..10 {
+                let tags = cache.get_or_insert_with(i, |i| {
+                    built += 1;
+                    TagSet::new([("i", i.to_string())])
+                });
+                assert_eq!(tags.get("i"), Some(i.to_string().as_str()), "round {round}");
+            }
+        }
+        assert_eq!(built, 10);
+        for i in 0..1000 {
+            cache.get_or_insert_with(i, |_| TagSet::empty());
+        }
+        assert!(cache.sets.len() <= TagCache::<i32>::CAPACITY);
     }
 }
