@@ -369,7 +369,9 @@ impl HttpClient {
                 exchange.timings.blocked = started.elapsed();
                 connection
             }
-            None => match self.connect(&origin, &mut exchange.timings).await {
+            // Boxed: connecting is rare and its future is large; inline, it would
+            // be moved and carried by every request's future.
+            None => match Box::pin(self.connect(&origin, &mut exchange.timings)).await {
                 Ok(connection) => connection,
                 Err(error) => return fail(exchange, error),
             },
