@@ -158,6 +158,8 @@ impl VuFactory {
 /// to replace it after a trap.
 pub struct VuSlot {
     vu: Option<Vu>,
+    /// Who the VU is; its iteration count is current only while `vu` is `None`
+    /// (the live instance keeps its own).
     identity: VuIdentity,
     factory: VuFactory,
     log_budget: u32,
@@ -202,7 +204,6 @@ impl VuSlot {
         let result = vu.iteration(exec).await;
         let elapsed = started.elapsed();
         vu.next_iteration();
-        self.identity.iteration += 1;
         let reason = match &result {
             Ok(()) => None,
             Err(GuestFailure::Error(_)) => Some("error"),
@@ -235,7 +236,7 @@ impl VuSlot {
         if let Err(failure) = result {
             if matches!(failure, GuestFailure::Trap(_)) {
                 // The instance is unusable: the next iteration gets a fresh one.
-                self.vu = None;
+                self.drop_vu();
             }
             self.log(format!("iteration failed: {failure}"));
         }
@@ -245,7 +246,7 @@ impl VuSlot {
     /// Records an iteration cut short by the end of the executor's time.
     fn interrupted(&mut self) {
         // The guest was stopped mid-call; its instance cannot be trusted.
-        self.vu = None;
+        self.drop_vu();
         let metrics = self.factory.run.metrics();
         metrics.record(
             self.identity.id as usize,
@@ -256,6 +257,14 @@ impl VuSlot {
             }],
         );
         metrics.count_iteration(true);
+    }
+
+    /// Drops the live instance, keeping its identity (and iteration count) for
+    /// the replacement.
+    fn drop_vu(&mut self) {
+        if let Some(vu) = self.vu.take() {
+            self.identity = vu.identity().clone();
+        }
     }
 
     fn log(&mut self, message: String) {
