@@ -264,7 +264,7 @@ async fn execute(
         }
         scenario_tags.push(tags);
     }
-    let mut slots = instantiate_all(&shared, &factory, identities).await?;
+    let slots = instantiate_all(&shared, &factory, identities).await?;
     let instantiated = slots.iter().map(Vec::len).sum::<usize>();
     metrics.set_vus(0, instantiated as u64, 0);
     let executions: Vec<_> = plan
@@ -272,7 +272,7 @@ async fn execute(
         .iter()
         .cloned()
         .zip(scenario_tags)
-        .zip(slots.drain(..))
+        .zip(slots)
         .map(|((plan, tags), vus)| (plan, tags, vus))
         .collect();
 

@@ -100,20 +100,19 @@ impl VuState {
         name: Option<&str>,
         extra: &[(String, String)],
     ) {
-        let status = exchange.status.unwrap_or(0);
-        let failed = exchange.error.is_some() || !(200..400).contains(&status);
         let shape = RequestShape {
             name: name.map_or_else(|| exchange.url.to_string(), str::to_owned),
             method: exchange.method.clone(),
-            status,
+            status: exchange.status.unwrap_or(0),
             protocol: exchange.protocol,
             error: exchange.error.as_ref().map(ClientError::code),
             extra: extra.to_vec(),
         };
+        let failed = shape.failed();
         let base = self.tags();
         let tags = self
             .request_tags()
-            .get_or_insert_with(shape, |shape| shape.tags(&base, failed));
+            .get_or_insert_with(shape, |shape| shape.tags(&base));
         let t = &exchange.timings;
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let mut samples = request_samples(tags.clone(), failed).to_vec();
@@ -166,12 +165,17 @@ pub(crate) struct RequestShape {
 }
 
 impl RequestShape {
-    fn tags(&self, base: &TagSet, failed: bool) -> TagSet {
+    /// Failed: no response, or a status outside 200-399 (k6's default).
+    fn failed(&self) -> bool {
+        self.error.is_some() || !(200..400).contains(&self.status)
+    }
+
+    fn tags(&self, base: &TagSet) -> TagSet {
         let mut pairs: Vec<(String, String)> = vec![
             ("name".into(), self.name.clone()),
             ("method".into(), self.method.to_string()),
             ("status".into(), self.status.to_string()),
-            ("expected_response".into(), (!failed).to_string()),
+            ("expected_response".into(), (!self.failed()).to_string()),
         ];
         if let Some(protocol) = self.protocol {
             pairs.push(("proto".into(), protocol.into()));
