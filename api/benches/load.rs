@@ -532,7 +532,7 @@ fn throughput(url: &str, target_pid: u32) -> Result<Value> {
         let started = Instant::now();
         let handle = run::start(&scenario, plan, VuLimits::default());
         let metrics = handle.metrics().clone();
-        let report = handle.wait().await;
+        let report = handle.wait().await.expect("waited for once");
         (report, metrics.progress(), started.elapsed())
     });
     let busy = |after: Option<f64>, before: Option<f64>| {
@@ -778,7 +778,7 @@ fn sleeping_vus(vus: u32, url: &str, target_pid: u32) -> Result<Value> {
         }
         let stop_started = Instant::now();
         handle.stop();
-        let result = handle.wait().await;
+        let result = handle.wait().await.expect("waited for once");
         figures["stop_s"] = json!(stop_started.elapsed().as_secs_f64());
         match result {
             Ok(_) if all_answered.is_none() => {

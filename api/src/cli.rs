@@ -1,5 +1,5 @@
-//! The command line: `volley run`, `volley validate`, `volley demo` and
-//! `volley demo-target`.
+//! The command line: `volley run`, `volley validate`, `volley serve`,
+//! `volley demo` and `volley demo-target`.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -16,7 +16,9 @@ use volley_runtime::run::{self, RunReport};
 use volley_runtime::scenario::Scenario;
 
 use crate::demo_target::{DemoConfig, DemoTarget, LatencySpec};
+use crate::export::export_json;
 use crate::progress::ProgressLine;
+use crate::server::{ServeConfig, Server};
 use crate::summary_text;
 
 /// Exit code when a threshold failed (k6's).
@@ -48,6 +50,36 @@ enum Command {
     Demo(DemoArgs),
     /// Serve the demo concert-booking API (a target to practise on).
     DemoTarget(DemoTargetArgs),
+    /// Serve the REST API: upload scenarios, start and follow runs.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:6565")]
+    addr: SocketAddr,
+    /// Where the database, scenarios and compiled code are kept.
+    #[arg(long, default_value = "./volley-data")]
+    data_dir: PathBuf,
+    /// Require `Authorization: Bearer <token>` on every /v1 call.
+    #[arg(long, env = crate::server::API_TOKEN_ENV, hide_env_values = true)]
+    api_token: Option<String>,
+    /// Runs executing at once; more wait in a queue.
+    #[arg(long, default_value_t = 1)]
+    max_concurrent_runs: usize,
+    /// Largest scenario upload accepted, in MiB.
+    #[arg(long, default_value_t = 64)]
+    max_upload_mib: usize,
+    /// Largest linear memory one VU may use, in MiB.
+    #[arg(long, default_value_t = 256)]
+    vu_memory_mib: usize,
+    /// Sign webhooks with HMAC-SHA256 under this secret (header X-Volley-Signature-256).
+    #[arg(long, env = crate::server::WEBHOOK_SECRET_ENV, hide_env_values = true)]
+    webhook_secret: Option<String>,
+    /// Delivery attempts per webhook (the pause doubles from 1s).
+    #[arg(long, default_value_t = 5)]
+    webhook_attempts: u32,
 }
 
 #[derive(Debug, Args)]
@@ -158,6 +190,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Validate { file } => validate(&file).await,
         Command::Demo(args) => demo(args).await,
         Command::DemoTarget(args) => demo_target(args).await,
+        Command::Serve(args) => serve(args).await,
     }
 }
 
@@ -235,21 +268,6 @@ async fn run_scenario(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The k6 summary export, with each metric's thresholds as k6 writes them
-/// (`{"p(95)<300": false}`, true meaning the threshold failed).
-pub fn export_json(report: &RunReport) -> serde_json::Value {
-    let mut json = report.summary.to_k6_json();
-    for t in &report.thresholds {
-        let entry = json["metrics"]
-            .as_object_mut()
-            .expect("metrics is an object")
-            .entry(t.metric.clone())
-            .or_insert_with(|| serde_json::json!({}));
-        entry["thresholds"][&t.threshold] = serde_json::Value::Bool(!t.ok);
-    }
-    json
-}
-
 async fn execute(
     scenario: &Scenario,
     plan: RunPlan,
@@ -283,7 +301,7 @@ async fn execute(
     if draw {
         ProgressLine::clear();
     }
-    Ok(handle.wait().await?)
+    Ok(handle.wait().await.expect("waited for once")?)
 }
 
 async fn demo(args: DemoArgs) -> Result<ExitCode> {
@@ -328,5 +346,36 @@ async fn demo_target(args: DemoTargetArgs) -> Result<ExitCode> {
     );
     tokio::signal::ctrl_c().await?;
     target.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(args: ServeArgs) -> Result<ExitCode> {
+    let config = ServeConfig {
+        addr: args.addr,
+        data_dir: args.data_dir,
+        api_token: args.api_token.filter(|t| !t.is_empty()),
+        max_concurrent_runs: args.max_concurrent_runs,
+        max_upload_bytes: args.max_upload_mib << 20,
+        vu_limits: VuLimits {
+            max_memory_bytes: args.vu_memory_mib << 20,
+            ..VuLimits::default()
+        },
+        webhook_secret: args.webhook_secret.filter(|s| !s.is_empty()),
+        webhook_attempts: args.webhook_attempts,
+        ..ServeConfig::default()
+    };
+    let auth = if config.api_token.is_some() {
+        "bearer token required"
+    } else {
+        "no auth"
+    };
+    let data_dir = config.data_dir.display().to_string();
+    let server = Server::start(config).await?;
+    eprintln!(
+        "volley API listening on {} ({auth}; data in {data_dir}); docs at {}/docs",
+        server.url(),
+        server.url()
+    );
+    server.run_until_signal().await?;
     Ok(ExitCode::SUCCESS)
 }

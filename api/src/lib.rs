@@ -1,7 +1,9 @@
-//! The `volley` binary's library: the command line, the demo target service
-//! and the terminal summary.
+//! The `volley` binary's library: the command line, the REST server, the demo
+//! target service and the terminal summary.
 
 pub mod cli;
 pub mod demo_target;
+pub mod export;
 pub mod progress;
+pub mod server;
 pub mod summary_text;

@@ -141,6 +141,11 @@ fn render_scenarios(out: &mut String, plan: &RunPlan) {
                 "{iterations} iterations shared among {vus} VUs (maxDuration: {})",
                 volley_runtime::duration::format(*max_duration)
             ),
+            ExternallyControlled { vus, duration, .. } => format!(
+                "up to {} looping VUs ({vus} at start) for {}, controlled externally",
+                s.executor.max_vus(),
+                volley_runtime::duration::format(*duration)
+            ),
         };
         let _ = writeln!(
             out,

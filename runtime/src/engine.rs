@@ -63,6 +63,18 @@ impl VolleyEngine {
     pub fn limits(&self) -> VuLimits {
         self.limits
     }
+
+    /// A key that differs between engines whose compiled code cannot be
+    /// shared (wasmtime hashes its version, target and code settings): part of
+    /// the name of a precompiled-component cache entry.
+    pub fn compatibility_key(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.engine
+            .precompile_compatibility_hash()
+            .hash(&mut hasher);
+        format!("{:016x}", hasher.finish())
+    }
 }
 
 /// Core instances one component may hold: a Rust guest uses three or four

@@ -2,16 +2,18 @@
 //! the executors (each scenario from its start time), `teardown`, then
 //! summarise and judge thresholds. Stoppable at any point.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::ClientConfig;
 use crate::engine::{VolleyEngine, VuLimits};
-use crate::executor::{Execution, VuFactory, VuSlot};
+use crate::executor::{Execution, ExecutorConfig, VuFactory, VuSlot};
 use crate::host::LogEntry;
 use crate::metrics::{Metrics, Progress, Snapshot, Summary, TagSet};
 use crate::options::{Options, RunPlan};
@@ -49,6 +51,30 @@ pub enum RunError {
     /// `setup` failed; no iteration ran.
     #[error("setup failed: {0}")]
     Setup(GuestFailure),
+}
+
+/// Why the running VUs could not be changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScaleError {
+    /// No scenario of the run uses the `externally-controlled` executor.
+    #[error(
+        "the run has no externally-controlled scenario; only that executor's VUs can be changed during a run"
+    )]
+    NotScalable,
+    /// Several scenarios could be meant.
+    #[error("the run has several externally-controlled scenarios ({0}): name one")]
+    Ambiguous(String),
+    /// The named scenario is not an externally-controlled scenario of the run.
+    #[error("the run has no externally-controlled scenario named {0:?}")]
+    UnknownScenario(String),
+    /// More VUs than the scenario instantiated.
+    #[error("vus must be between 0 and the scenario's maxVUs ({max}), not {vus}")]
+    OutOfRange {
+        /// VUs asked for.
+        vus: u32,
+        /// The scenario's `maxVUs`.
+        max: u32,
+    },
 }
 
 /// Where a run is.
@@ -105,7 +131,8 @@ impl RunReport {
 /// A run in progress.
 pub struct RunHandle {
     shared: Arc<Shared>,
-    task: JoinHandle<Result<RunReport, RunError>>,
+    task: tokio::sync::Mutex<Option<JoinHandle<Result<RunReport, RunError>>>>,
+    finished: watch::Receiver<bool>,
 }
 
 struct Shared {
@@ -115,6 +142,8 @@ struct Shared {
     phase: Mutex<Phase>,
     started: Instant,
     executing_since: Mutex<Option<Instant>>,
+    /// The wanted VU count of each externally-controlled scenario, and its maximum.
+    scales: BTreeMap<String, (watch::Sender<u32>, u32)>,
 }
 
 impl Shared {
@@ -169,14 +198,51 @@ impl RunHandle {
         }
     }
 
-    /// Whether the run has ended.
-    pub fn is_finished(&self) -> bool {
-        self.task.is_finished()
+    /// Sets how many VUs an `externally-controlled` scenario runs (`scenario`
+    /// may be left out when the run has one such scenario). Returns its name.
+    pub fn scale(&self, scenario: Option<&str>, vus: u32) -> Result<String, ScaleError> {
+        let (name, (wanted, max)) = match scenario {
+            Some(name) => self
+                .shared
+                .scales
+                .get_key_value(name)
+                .ok_or_else(|| ScaleError::UnknownScenario(name.to_owned()))?,
+            None => {
+                let mut all = self.shared.scales.iter();
+                match (all.next(), all.next()) {
+                    (Some(only), None) => only,
+                    (None, _) => return Err(ScaleError::NotScalable),
+                    (Some(_), Some(_)) => {
+                        let names: Vec<&str> =
+                            self.shared.scales.keys().map(String::as_str).collect();
+                        return Err(ScaleError::Ambiguous(names.join(", ")));
+                    }
+                }
+            }
+        };
+        if vus > *max {
+            return Err(ScaleError::OutOfRange { vus, max: *max });
+        }
+        wanted.send_replace(vus);
+        Ok(name.clone())
     }
 
-    /// Waits for the end of the run.
-    pub async fn wait(self) -> Result<RunReport, RunError> {
-        self.task.await.expect("the run task panicked")
+    /// Whether the run has ended.
+    pub fn is_finished(&self) -> bool {
+        *self.finished.borrow()
+    }
+
+    /// Resolves when the run has ended.
+    pub async fn ended(&self) {
+        let mut finished = self.finished.clone();
+        let _ = finished.wait_for(|done| *done).await;
+    }
+
+    /// Waits for the end of the run and returns its report. Only the first
+    /// caller gets the report; later callers get `None`.
+    pub async fn wait(&self) -> Option<Result<RunReport, RunError>> {
+        let task = self.task.lock().await.take()?;
+        Some(task.await.expect("the run task panicked"))
     }
 }
 
@@ -204,6 +270,17 @@ pub fn start(scenario: &Scenario, plan: RunPlan, limits: VuLimits) -> RunHandle 
     let metrics = Metrics::new();
     let client = ClientConfig::new(plan.insecure_skip_tls_verify, &plan.user_agent);
     let context = RunContext::new(metrics, plan.env.clone(), client);
+    let scales = plan
+        .scenarios
+        .iter()
+        .filter_map(|s| match s.executor {
+            ExecutorConfig::ExternallyControlled { vus, .. } => Some((
+                s.name.clone(),
+                (watch::Sender::new(vus), s.executor.max_vus()),
+            )),
+            _ => None,
+        })
+        .collect();
     let shared = Arc::new(Shared {
         context,
         plan,
@@ -211,9 +288,20 @@ pub fn start(scenario: &Scenario, plan: RunPlan, limits: VuLimits) -> RunHandle 
         phase: Mutex::new(Phase::Initializing { ready: 0, total: 0 }),
         started: Instant::now(),
         executing_since: Mutex::new(None),
+        scales,
     });
-    let task = tokio::spawn(execute(shared.clone(), scenario.clone(), limits));
-    RunHandle { shared, task }
+    let (finished_tx, finished) = watch::channel(false);
+    let run = execute(shared.clone(), scenario.clone(), limits);
+    let task = tokio::spawn(async move {
+        let result = run.await;
+        finished_tx.send_replace(true);
+        result
+    });
+    RunHandle {
+        shared,
+        task: tokio::sync::Mutex::new(Some(task)),
+        finished,
+    }
 }
 
 async fn execute(
@@ -314,6 +402,10 @@ async fn execute(
     let mut tasks = tokio::task::JoinSet::new();
     for (scenario_plan, tags, vus) in executions {
         let stop = shared.stop.clone();
+        let scale = shared
+            .scales
+            .get(&scenario_plan.name)
+            .map(|(wanted, _)| wanted.subscribe());
         tasks.spawn(async move {
             tokio::select! {
                 _ = tokio::time::sleep(scenario_plan.start_time) => {}
@@ -325,6 +417,7 @@ async fn execute(
                 graceful_stop: scenario_plan.graceful_stop,
                 stop,
                 tags,
+                scale,
             };
             execution.run(&scenario_plan.executor).await;
         });

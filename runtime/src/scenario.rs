@@ -111,6 +111,38 @@ impl Scenario {
         )
     }
 
+    /// The compiled code, to store in a cache and load with
+    /// [`Scenario::from_precompiled`]: a sha256 of the code, then the code.
+    pub fn precompiled(&self) -> Result<Vec<u8>, ScenarioError> {
+        let code = self
+            .inner
+            .component
+            .serialize()
+            .map_err(|e| ScenarioError::Invalid(format!("{e:#}")))?;
+        let mut out = Sha256::digest(&code).to_vec();
+        out.extend_from_slice(&code);
+        Ok(out)
+    }
+
+    /// The scenario `bytes` from code that [`Scenario::precompiled`] produced
+    /// for an engine with the same [`VolleyEngine::compatibility_key`]. Code
+    /// that is damaged or was made for another engine is refused (the caller
+    /// then compiles the bytes again).
+    pub fn from_precompiled(
+        engine: &VolleyEngine,
+        bytes: &[u8],
+        precompiled: &[u8],
+    ) -> Result<Self, ScenarioError> {
+        let damaged = || ScenarioError::Invalid("damaged precompiled code".into());
+        let (digest, code) = precompiled.split_at_checked(32).ok_or_else(damaged)?;
+        if Sha256::digest(code).as_slice() != digest {
+            return Err(damaged());
+        }
+        let component =
+            deserialize(engine, code).map_err(|e| ScenarioError::Invalid(format!("{e:#}")))?;
+        Self::link(engine, component, Arc::from(bytes), sha256_hex(bytes))
+    }
+
     fn link(
         engine: &VolleyEngine,
         component: Component,
@@ -185,7 +217,9 @@ impl Scenario {
 
 #[allow(unsafe_code)]
 fn deserialize(engine: &VolleyEngine, serialized: &[u8]) -> wasmtime::Result<Component> {
-    // SAFETY: the bytes were produced by `Component::serialize` in this same
-    // process, from a component wasmtime compiled and validated itself.
+    // SAFETY: the bytes were produced by `Component::serialize`, from a
+    // component wasmtime compiled and validated itself: in this process, or
+    // (through `from_precompiled`) by Volley into its own cache, checked
+    // against their sha256; wasmtime checks its version and settings itself.
     unsafe { Component::deserialize(engine.engine(), serialized) }
 }

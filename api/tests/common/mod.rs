@@ -6,6 +6,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub mod api_client;
+
 use volley::demo_target::{DemoConfig, DemoTarget, LatencySpec};
 use volley_runtime::engine::{VolleyEngine, VuLimits};
 use volley_runtime::options::Options;
@@ -35,7 +37,10 @@ pub async fn run_with_limits(
         .unwrap()
         .plan()
         .unwrap();
-    run::start(&scenario, plan, limits).wait().await
+    run::start(&scenario, plan, limits)
+        .wait()
+        .await
+        .expect("waited for once")
 }
 
 /// A statistic of the report's summary, or 0 when the metric has no samples.

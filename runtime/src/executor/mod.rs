@@ -3,6 +3,7 @@
 //! (and, after a trap, re-creates) a VU, and the loop with k6's graceful stop.
 
 mod constant_vus;
+mod externally_controlled;
 mod per_vu_iterations;
 mod shared_iterations;
 
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::duration;
@@ -28,6 +30,9 @@ fn one() -> u32 {
 }
 fn one_u64() -> u64 {
     1
+}
+fn zero() -> u32 {
+    0
 }
 fn default_max_duration() -> Duration {
     DEFAULT_MAX_DURATION
@@ -73,6 +78,20 @@ pub enum ExecutorConfig {
         #[serde(default = "default_max_duration", with = "duration::serde_req")]
         max_duration: Duration,
     },
+    /// `vus` VUs loop over iterations for `duration`; the number running is
+    /// changed during the run (from 0 to `maxVUs`) through the API or the CLI.
+    #[serde(rename_all = "camelCase")]
+    ExternallyControlled {
+        /// VUs running at the start.
+        #[serde(default = "zero")]
+        vus: u32,
+        /// VUs instantiated: the most that can run (default: `vus`).
+        #[serde(default, rename = "maxVUs")]
+        max_vus: Option<u32>,
+        /// How long.
+        #[serde(with = "duration::serde_req")]
+        duration: Duration,
+    },
 }
 
 impl ExecutorConfig {
@@ -82,6 +101,7 @@ impl ExecutorConfig {
             ExecutorConfig::ConstantVus { .. } => "constant-vus",
             ExecutorConfig::PerVuIterations { .. } => "per-vu-iterations",
             ExecutorConfig::SharedIterations { .. } => "shared-iterations",
+            ExecutorConfig::ExternallyControlled { .. } => "externally-controlled",
         }
     }
 
@@ -91,13 +111,15 @@ impl ExecutorConfig {
             ExecutorConfig::ConstantVus { vus, .. }
             | ExecutorConfig::PerVuIterations { vus, .. }
             | ExecutorConfig::SharedIterations { vus, .. } => *vus,
+            ExecutorConfig::ExternallyControlled { vus, max_vus, .. } => max_vus.unwrap_or(*vus),
         }
     }
 
     /// The longest it runs, without the graceful stop.
     pub fn max_duration(&self) -> Duration {
         match self {
-            ExecutorConfig::ConstantVus { duration, .. } => *duration,
+            ExecutorConfig::ConstantVus { duration, .. }
+            | ExecutorConfig::ExternallyControlled { duration, .. } => *duration,
             ExecutorConfig::PerVuIterations { max_duration, .. }
             | ExecutorConfig::SharedIterations { max_duration, .. } => *max_duration,
         }
@@ -111,7 +133,10 @@ impl ExecutorConfig {
         }
         if self.max_duration().is_zero() {
             return Err(match self {
-                ExecutorConfig::ConstantVus { .. } => "duration must be more than 0".into(),
+                ExecutorConfig::ConstantVus { .. }
+                | ExecutorConfig::ExternallyControlled { .. } => {
+                    "duration must be more than 0".into()
+                }
                 _ => "maxDuration must be more than 0".into(),
             });
         }
@@ -124,6 +149,13 @@ impl ExecutorConfig {
                 vus, iterations, ..
             } if u64::from(*vus) > *iterations => Err(format!(
                 "vus ({vus}) must not be more than iterations ({iterations})"
+            )),
+            ExecutorConfig::ExternallyControlled {
+                vus,
+                max_vus: Some(max_vus),
+                ..
+            } if vus > max_vus => Err(format!(
+                "vus ({vus}) must not be more than maxVUs ({max_vus})"
             )),
             _ => Ok(()),
         }
@@ -290,6 +322,8 @@ pub struct Execution {
     pub stop: CancellationToken,
     /// Tags of the scenario's own samples.
     pub tags: TagSet,
+    /// How many VUs should run, for `externally-controlled` (set from outside).
+    pub scale: Option<watch::Receiver<u32>>,
 }
 
 impl Execution {
@@ -307,6 +341,9 @@ impl Execution {
                 max_duration,
                 ..
             } => shared_iterations::run(self, iterations, max_duration).await,
+            ExecutorConfig::ExternallyControlled { duration, .. } => {
+                externally_controlled::run(self, duration).await
+            }
         }
     }
 
@@ -322,7 +359,10 @@ impl Execution {
             let exec = self.exec.clone();
             let claim = claims();
             let graceful_stop = self.graceful_stop;
-            tasks.spawn(vu_loop(slot, exec, stop, end, graceful_stop, claim));
+            tasks.spawn(async move {
+                let mut slot = slot;
+                vu_loop(&mut slot, &exec, &stop, end, graceful_stop, claim).await;
+            });
         }
         while let Some(joined) = tasks.join_next().await {
             joined.expect("a VU task panicked");
@@ -330,17 +370,18 @@ impl Execution {
     }
 }
 
-/// One VU's life in an executor: iterate while time is left and `claim` grants
-/// another iteration; an iteration still running `graceful_stop` after the end
-/// (or after a stop request) is interrupted.
+/// One VU's active stretch in an executor: iterate while time is left and
+/// `claim` grants another iteration; an iteration still running `graceful_stop`
+/// after the end (or after a stop request) is interrupted. Returns true when
+/// the VU was released by `claim` (it may be claimed again later).
 async fn vu_loop(
-    mut slot: VuSlot,
-    exec: Arc<str>,
-    stop: CancellationToken,
+    slot: &mut VuSlot,
+    exec: &str,
+    stop: &CancellationToken,
     end: Instant,
     graceful_stop: Duration,
     mut claim: impl FnMut() -> bool,
-) {
+) -> bool {
     let metrics = slot.factory.run.metrics().clone();
     metrics.add_vus(1);
     let hard_end = tokio::time::Instant::from_std(end + graceful_stop);
@@ -349,12 +390,17 @@ async fn vu_loop(
         tokio::time::sleep(graceful_stop).await;
     };
     tokio::pin!(stopped_hard);
+    let mut released = false;
     loop {
-        if Instant::now() >= end || stop.is_cancelled() || !claim() {
+        if Instant::now() >= end || stop.is_cancelled() {
+            break;
+        }
+        if !claim() {
+            released = true;
             break;
         }
         tokio::select! {
-            alive = slot.iteration(&exec) => if !alive { break },
+            alive = slot.iteration(exec) => if !alive { break },
             _ = tokio::time::sleep_until(hard_end) => {
                 slot.interrupted();
                 break;
@@ -366,4 +412,5 @@ async fn vu_loop(
         }
     }
     metrics.add_vus(-1);
+    released
 }

@@ -32,7 +32,8 @@ impl MetricSummary {
         self.values.iter().find(|(k, _)| k == stat).map(|(_, v)| *v)
     }
 
-    fn from_value(kind: MetricKind, value_type: ValueType, value: &Value, secs: f64) -> Self {
+    /// The statistics of `value` over a run of `secs` seconds.
+    pub fn from_value(kind: MetricKind, value_type: ValueType, value: &Value, secs: f64) -> Self {
         let values = match value {
             Value::Counter(count) => vec![
                 ("count".into(), *count),

@@ -91,6 +91,23 @@ impl Trend {
             .expect("auto-resizing histograms always merge");
     }
 
+    /// The values added to this trend after `earlier` (an older copy of it) was
+    /// taken: exact count and mean; percentiles, min and max from the histogram.
+    pub fn since(&self, earlier: &Trend) -> Trend {
+        let mut histogram = self.histogram.clone();
+        if histogram.subtract(&earlier.histogram).is_err() || self.count <= earlier.count {
+            return Trend::default();
+        }
+        let scaled = |v: u64| v as f64 / TREND_SCALE;
+        Trend {
+            count: self.count - earlier.count,
+            sum: self.sum - earlier.sum,
+            min: scaled(histogram.lowest_equivalent(histogram.min())),
+            max: scaled(histogram.highest_equivalent(histogram.max())),
+            histogram,
+        }
+    }
+
     /// How many values were added.
     pub fn count(&self) -> u64 {
         self.count
@@ -245,6 +262,24 @@ mod tests {
         assert_eq!(a.count(), all.count());
         assert_eq!(a.percentile(95.0), all.percentile(95.0));
         assert_eq!(a.max(), all.max());
+    }
+
+    #[test]
+    fn a_trend_since_an_earlier_copy_holds_only_the_new_values() {
+        let mut trend = Trend::default();
+        for _ in 0..1000 {
+            trend.add(1.0);
+        }
+        let earlier = trend.clone();
+        for _ in 0..100 {
+            trend.add(500.0);
+        }
+        let window = trend.since(&earlier);
+        assert_eq!(window.count(), 100);
+        assert!((window.avg() - 500.0).abs() < 1e-9);
+        assert!((window.percentile(50.0) - 500.0).abs() < 0.5);
+        assert!(window.min() >= 499.0 && window.max() <= 501.0);
+        assert_eq!(trend.since(&trend).count(), 0);
     }
 
     #[test]

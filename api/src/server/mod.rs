@@ -1,0 +1,330 @@
+//! `volley serve`: the REST API. Upload scenarios, start runs, follow them live,
+//! stop or rescale them, fetch results; everything persisted so a restart
+//! loses nothing finished.
+//!
+//! One module per idea: `error` (the JSON error every failure becomes),
+//! `models` (request and response bodies), `store` (SQLite and blobs),
+//! `runner` (queue and runs in flight), `live` (metric views and the time
+//! series), `webhook`, and the handlers of each resource (`scenarios`, `runs`).
+
+mod error;
+mod live;
+mod models;
+mod runner;
+mod runs;
+mod scenarios;
+mod store;
+mod webhook;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::{Json, Router};
+use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use volley_runtime::engine::VuLimits;
+
+pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use models::*;
+pub use webhook::{EVENT_HEADER, RUN_HEADER, SIGNATURE_HEADER};
+
+/// The environment variable holding the API token, when `--api-token` is not given.
+pub const API_TOKEN_ENV: &str = "VOLLEY_API_TOKEN";
+/// The environment variable holding the webhook secret.
+pub const WEBHOOK_SECRET_ENV: &str = "VOLLEY_WEBHOOK_SECRET";
+
+/// How the server is set up.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// Where the database and blobs live.
+    pub data_dir: PathBuf,
+    /// When set, every `/v1` call needs `Authorization: Bearer <token>`.
+    pub api_token: Option<String>,
+    /// Runs executing at once; more wait in the queue.
+    pub max_concurrent_runs: usize,
+    /// The largest upload accepted, in bytes.
+    pub max_upload_bytes: usize,
+    /// Limits of each VU.
+    pub vu_limits: VuLimits,
+    /// When set, webhooks carry an HMAC-SHA256 signature under this secret.
+    pub webhook_secret: Option<String>,
+    /// Delivery attempts per webhook.
+    pub webhook_attempts: u32,
+    /// The pause before the second attempt (doubling after each).
+    pub webhook_backoff: Duration,
+    /// Time between events of the metrics stream.
+    pub stream_interval: Duration,
+    /// How long a shutdown waits for runs to stop gracefully.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 6565)),
+            data_dir: PathBuf::from("volley-data"),
+            api_token: None,
+            max_concurrent_runs: 1,
+            max_upload_bytes: 64 << 20,
+            vu_limits: VuLimits::default(),
+            webhook_secret: None,
+            webhook_attempts: 5,
+            webhook_backoff: Duration::from_secs(1),
+            stream_interval: Duration::from_secs(1),
+            shutdown_grace: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    config: Arc<ServeConfig>,
+    runner: Arc<runner::Runner>,
+}
+
+/// The OpenAPI document's frame; the paths come from the router.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Volley API",
+        description = "Upload WebAssembly scenarios, start load-test runs, follow them live, stop or rescale them, and fetch their results.\n\nEvery error is JSON: `{\"error\": {\"code\": \"...\", \"message\": \"...\"}}` with a stable `code`. When the server runs with `--api-token`, every `/v1` call needs `Authorization: Bearer <token>`.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    tags(
+        (name = "scenarios", description = "WebAssembly scenario components"),
+        (name = "runs", description = "Load-test runs"),
+        (name = "metrics", description = "Live and recorded metrics of a run"),
+        (name = "server", description = "The server itself")
+    ),
+    components(schemas(WebhookPayload)),
+    modifiers(&BearerScheme)
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Is the server up?
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "server",
+    responses((status = 200, description = "The server answers.", body = Health))
+)]
+async fn healthz(State(app): State<AppState>) -> Result<Json<Health>, ApiError> {
+    Ok(Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        runs_active: app.runner.active_count(),
+        runs_queued: app.runner.store().queued_count()?,
+    }))
+}
+
+/// The `/v1` handlers, each registered with its OpenAPI operation.
+fn v1_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(
+            scenarios::upload_scenario,
+            scenarios::list_scenarios
+        ))
+        .routes(routes!(scenarios::get_scenario, scenarios::delete_scenario))
+        .routes(routes!(runs::create_run, runs::list_runs))
+        .routes(routes!(runs::get_run, runs::patch_run))
+        .routes(routes!(runs::stop_run))
+        .routes(routes!(runs::run_metrics))
+        .routes(routes!(runs::stream_metrics))
+        .routes(routes!(runs::run_timeseries))
+        .routes(routes!(runs::run_results))
+}
+
+/// The handlers outside `/v1` (no token needed).
+fn server_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(healthz))
+}
+
+/// The OpenAPI document (what `GET /openapi.json` serves).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    v1_routes().merge(server_routes()).split_for_parts().1
+}
+
+/// The whole application: the API, `/openapi.json`, `/docs`, JSON 404s.
+fn app(state: AppState) -> Router {
+    let (v1, _) = v1_routes().split_for_parts();
+    let (server, _) = server_routes().split_for_parts();
+    let spec = Arc::new(openapi_document());
+    v1.layer(DefaultBodyLimit::max(state.config.max_upload_bytes))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .merge(server)
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let spec = spec.clone();
+                async move { Json(spec.as_ref().clone()) }
+            }),
+        )
+        .route(
+            "/docs",
+            axum::routing::get(|| async { Html(include_str!("docs.html")) }),
+        )
+        .route(
+            "/",
+            axum::routing::get(|| async { axum::response::Redirect::temporary("/docs") }),
+        )
+        .fallback(|| async {
+            ApiError::not_found("not_found", "no such endpoint; see /docs or /openapi.json")
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not accept that method; see /docs",
+            )
+        })
+        .with_state(state)
+}
+
+/// Rejects `/v1` calls without the right bearer token, when one is configured.
+async fn require_token(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(expected) = app.config.api_token.as_deref() else {
+        return next.run(request).await;
+    };
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let matches = given.is_some_and(|given| {
+        use subtle::ConstantTimeEq;
+        given.as_bytes().ct_eq(expected.as_bytes()).into()
+    });
+    if matches {
+        next.run(request).await
+    } else {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this server needs an API token: send Authorization: Bearer <token>",
+        )
+        .into_response()
+    }
+}
+
+/// The time now, as RFC 3339.
+pub fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("the current time formats")
+}
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Server {
+    /// Opens the store, marks runs left in flight as `interrupted`, resumes the
+    /// queue and starts listening.
+    pub async fn start(config: ServeConfig) -> anyhow::Result<Self> {
+        let (store, interrupted) = store::Store::open(&config.data_dir, &now())?;
+        if interrupted > 0 {
+            tracing::warn!(
+                "{interrupted} run(s) were in flight when the server last stopped: marked interrupted"
+            );
+        }
+        let webhooks = webhook::WebhookSender::new(
+            config.webhook_secret.clone(),
+            config.webhook_attempts,
+            config.webhook_backoff,
+        );
+        let runner = runner::Runner::new(
+            Arc::new(store),
+            config.vu_limits,
+            config.max_concurrent_runs,
+            webhooks,
+        )?;
+        let listener = tokio::net::TcpListener::bind(config.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.addr))?;
+        let addr = listener.local_addr()?;
+        let grace = config.shutdown_grace;
+        let state = AppState {
+            config: Arc::new(config),
+            runner: runner.clone(),
+        };
+        runner.pump();
+        let shutdown = CancellationToken::new();
+        let stopping = shutdown.clone();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app(state))
+                .with_graceful_shutdown(async move {
+                    stopping.cancelled().await;
+                    runner.shutdown(grace).await;
+                })
+                .await
+                .context("the server failed")
+        });
+        Ok(Self {
+            addr,
+            shutdown,
+            task,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Its base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops runs gracefully (recorded as `interrupted`), then stops serving.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.task.await.context("the server task panicked")?
+    }
+
+    /// Stops serving at once, as a killed process would: runs in flight are
+    /// not recorded as ended (the next start marks them `interrupted`).
+    pub fn abort(self) {
+        self.task.abort();
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then shuts down gracefully.
+    pub async fn run_until_signal(self) -> anyhow::Result<()> {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+        tracing::info!("shutting down: stopping runs gracefully");
+        self.shutdown().await
+    }
+}

@@ -1,0 +1,395 @@
+//! The API's request and response bodies, as the OpenAPI document shows them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use utoipa::{IntoParams, ToSchema};
+
+/// A stored scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ScenarioInfo {
+    /// The sha256 of the component's bytes, in hex: the scenario's id.
+    #[schema(example = "5b1f0c…")]
+    pub id: String,
+    /// A name for people (the `name` query parameter of the upload, else `scenario`).
+    pub name: String,
+    /// The component's size in bytes.
+    pub size: u64,
+    /// When it was first uploaded (RFC 3339).
+    pub created_at: String,
+    /// The functions the component exports.
+    pub exports: Vec<String>,
+    /// What the component imports.
+    pub imports: Vec<String>,
+    /// The options the scenario's own `options()` export returns (k6's JSON shape).
+    #[schema(value_type = Object)]
+    pub default_options: Json,
+}
+
+/// The scenarios stored.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ScenarioList {
+    /// Newest first.
+    pub scenarios: Vec<ScenarioInfo>,
+}
+
+/// Query of an upload.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadQuery {
+    /// A name for people; defaults to `scenario`.
+    pub name: Option<String>,
+}
+
+/// A request to start a run.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    /// The scenario's id (its sha256).
+    pub scenario: String,
+    /// k6-style options laid over the scenario's own: `vus`, `duration`,
+    /// `iterations`, `scenarios` (executors), `thresholds`, `env`, `tags`, ...
+    #[serde(default)]
+    #[schema(value_type = Object, example = json!({"vus": 10, "duration": "30s", "thresholds": {"http_req_duration": ["p(95)<300"]}}))]
+    pub options: Option<Json>,
+    /// A URL that receives the result (POST, JSON) when the run ends.
+    #[serde(default)]
+    pub webhook: Option<String>,
+}
+
+/// Where a run is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Waiting for a free slot (the server runs a limited number at once).
+    Queued,
+    /// Instantiating VUs, in setup, iterating or in teardown.
+    Running,
+    /// A stop was asked for; in-flight iterations get their graceful stop.
+    Stopping,
+    /// Ran to its end (thresholds may still have failed: see `thresholds_passed`).
+    Finished,
+    /// Could not run: a VU failed to instantiate, `setup` failed, ...
+    Failed,
+    /// Stopped before its end, by a user or by a threshold with `abortOnFail`.
+    Aborted,
+    /// The server stopped while the run was in flight; metrics up to then are kept.
+    Interrupted,
+}
+
+impl RunStatus {
+    /// The status as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::Stopping => "stopping",
+            RunStatus::Finished => "finished",
+            RunStatus::Failed => "failed",
+            RunStatus::Aborted => "aborted",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+
+    /// Parses a stored status.
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            RunStatus::Queued,
+            RunStatus::Running,
+            RunStatus::Stopping,
+            RunStatus::Finished,
+            RunStatus::Failed,
+            RunStatus::Aborted,
+            RunStatus::Interrupted,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+
+    /// Whether the run is over (it will not change again).
+    pub fn is_final(self) -> bool {
+        !matches!(
+            self,
+            RunStatus::Queued | RunStatus::Running | RunStatus::Stopping
+        )
+    }
+}
+
+/// Why a run was aborted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AbortReason {
+    /// `POST /v1/runs/{id}/stop`.
+    User,
+    /// A threshold with `abortOnFail` failed.
+    Threshold,
+}
+
+/// The headline figures of a run so far.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunProgress {
+    /// What the run is doing: `initializing`, `setup`, `running`, `stopping`,
+    /// `teardown` or `done`.
+    pub phase: String,
+    /// VUs instantiated so far while initializing.
+    pub vus_ready: u32,
+    /// VUs running an iteration loop now.
+    pub vus: u64,
+    /// VUs instantiated.
+    pub vus_max: u64,
+    /// Seconds since the executors started.
+    pub elapsed_seconds: f64,
+    /// Seconds the executors are planned to run (without graceful stops).
+    pub planned_seconds: f64,
+    /// Requests sent.
+    pub requests: u64,
+    /// Requests that failed.
+    pub failed_requests: u64,
+    /// Iterations finished.
+    pub iterations: u64,
+    /// Iterations that failed.
+    pub failed_iterations: u64,
+}
+
+/// One threshold's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ThresholdState {
+    /// The metric expression, such as `http_req_duration{name:reserve}`.
+    pub metric: String,
+    /// The threshold as written, such as `p(95)<300`.
+    pub threshold: String,
+    /// Whether it holds (so far, while the run is live).
+    pub ok: bool,
+    /// The statistic's value, when the metric has samples.
+    pub value: Option<f64>,
+    /// Whether its failure stops the run.
+    pub abort_on_fail: bool,
+}
+
+/// Where the end-of-run webhook stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WebhookState {
+    /// The URL.
+    pub url: String,
+    /// Whether a delivery got a 2xx answer.
+    pub delivered: bool,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The last failure, if any.
+    pub last_error: Option<String>,
+}
+
+/// A run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunInfo {
+    /// The run's id.
+    pub id: String,
+    /// The scenario's id.
+    pub scenario: String,
+    /// Where the run is.
+    pub status: RunStatus,
+    /// When it was asked for (RFC 3339).
+    pub created_at: String,
+    /// When it left the queue.
+    pub started_at: Option<String>,
+    /// When it ended.
+    pub ended_at: Option<String>,
+    /// The options as given in the request.
+    #[schema(value_type = Object)]
+    pub options: Json,
+    /// Headline figures: live while running, the last ones after.
+    pub progress: Option<RunProgress>,
+    /// Whether every threshold holds: live while running, final after; null
+    /// before any evaluation.
+    pub thresholds_passed: Option<bool>,
+    /// Each threshold's verdict.
+    pub thresholds: Vec<ThresholdState>,
+    /// Why the run was aborted.
+    pub abort_reason: Option<AbortReason>,
+    /// Why the run failed or was interrupted.
+    pub error: Option<String>,
+    /// The end-of-run webhook.
+    pub webhook: Option<WebhookState>,
+}
+
+/// A page of runs.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RunList {
+    /// Newest first.
+    pub runs: Vec<RunInfo>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Filters and paging of `GET /v1/runs`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RunListQuery {
+    /// Only runs with this status.
+    pub status: Option<RunStatus>,
+    /// Only runs of this scenario.
+    pub scenario: Option<String>,
+    /// Runs per page, 1 to 1000 (default 50).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A change to a live run.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunPatch {
+    /// VUs the `externally-controlled` scenario should run (0 to its `maxVUs`).
+    pub vus: u32,
+    /// Which externally-controlled scenario; needed only when the run has several.
+    #[serde(default)]
+    pub scenario: Option<String>,
+}
+
+/// Options of `GET /v1/runs/{id}/metrics`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MetricsQuery {
+    /// Also split each metric by the values of this tag, such as `name`,
+    /// `status`, `method`, `scenario` or `check`.
+    pub by: Option<String>,
+}
+
+/// A metric's statistics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MetricView {
+    /// `counter`, `gauge`, `rate` or `trend`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// What values measure: `default`, `time` (milliseconds) or `data` (bytes).
+    pub contains: String,
+    /// k6's statistics: `count`/`rate` for counters; `avg`, `min`, `med`,
+    /// `max`, `p(90)`, `p(95)`, `p(99)`, `count` for trends; `passes`/`fails`/
+    /// `value` for rates; `value`/`min`/`max` for gauges.
+    pub values: BTreeMap<String, f64>,
+    /// With `?by=TAG`: the same statistics per value of that tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<BTreeMap<String, BTreeMap<String, f64>>>,
+}
+
+/// Every metric of a run at one moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MetricsSnapshot {
+    /// The run.
+    pub run: String,
+    /// The run's status when the snapshot was taken.
+    pub status: RunStatus,
+    /// Seconds since the executors started.
+    pub elapsed_seconds: f64,
+    /// Per metric name.
+    pub metrics: BTreeMap<String, MetricView>,
+}
+
+/// Latency statistics of one second, in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LatencyWindow {
+    /// Requests timed in the second.
+    pub count: u64,
+    /// Mean.
+    pub avg: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+/// One second of a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TimeseriesPoint {
+    /// Seconds since the run started, at the end of this second.
+    pub t: f64,
+    /// VUs running at the end of the second.
+    pub vus: u64,
+    /// Requests per second.
+    pub requests_per_second: f64,
+    /// Failed requests per second.
+    pub failed_requests_per_second: f64,
+    /// Iterations per second.
+    pub iterations_per_second: f64,
+    /// Failed iterations per second.
+    pub failed_iterations_per_second: f64,
+    /// `http_req_duration` of the requests that finished in this second.
+    pub http_req_duration: LatencyWindow,
+}
+
+/// A run's per-second series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Timeseries {
+    /// The run.
+    pub run: String,
+    /// One point per second, oldest first.
+    pub points: Vec<TimeseriesPoint>,
+}
+
+/// The result of a finished (or aborted) run: k6's `--summary-export` JSON
+/// (`root_group`, `metrics`, `state`), the same as `volley run
+/// --summary-export` writes, plus the verdicts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunResults {
+    /// k6's `root_group` (checks).
+    #[schema(value_type = Object)]
+    pub root_group: Json,
+    /// k6's `metrics`: each metric's statistics, and each threshold under it
+    /// as k6 writes it (`true` meaning failed).
+    #[schema(value_type = Object)]
+    pub metrics: Json,
+    /// k6's `state` (`testRunDurationMs`).
+    #[schema(value_type = Object)]
+    pub state: Json,
+    /// Volley's failure breakdowns (`request_failures`, `iteration_failures`).
+    #[schema(value_type = Object)]
+    pub volley: Json,
+    /// Whether every threshold held.
+    pub thresholds_passed: bool,
+    /// Each threshold's verdict.
+    pub thresholds: Vec<ThresholdState>,
+    /// Each check's passes and fails.
+    pub checks: Vec<CheckResult>,
+}
+
+/// One check's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CheckResult {
+    /// The check's name.
+    pub name: String,
+    /// Times it held.
+    pub passes: u64,
+    /// Times it failed.
+    pub fails: u64,
+}
+
+/// What `GET /healthz` answers.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` when the server answers.
+    pub status: String,
+    /// Volley's version.
+    pub version: String,
+    /// Runs executing now.
+    pub runs_active: usize,
+    /// Runs waiting in the queue.
+    pub runs_queued: usize,
+}
+
+/// The JSON body of the end-of-run webhook.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebhookPayload {
+    /// Always `run.ended`.
+    pub event: String,
+    /// The run as `GET /v1/runs/{id}` shows it.
+    pub run: RunInfo,
+    /// The results, when the run produced a summary.
+    pub results: Option<RunResults>,
+}

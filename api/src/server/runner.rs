@@ -1,0 +1,664 @@
+//! Runs on the server: the queue, the runs in flight (at most a configured
+//! number at once), their per-second recording, their end, and the webhook.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use volley_runtime::engine::{VolleyEngine, VuLimits};
+use volley_runtime::options::{Options, RunPlan};
+use volley_runtime::run::{self, Phase, RunHandle, RunReport};
+use volley_runtime::scenario::{Scenario, ScenarioError};
+use volley_runtime::thresholds::{self, ThresholdResult};
+
+use super::error::{ApiError, ApiResult};
+use super::live::{SeriesBuilder, SplitBy, metric_views};
+use super::models::{
+    AbortReason, CheckResult, MetricsSnapshot, RunInfo, RunProgress, RunRequest, RunResults,
+    RunStatus, ScenarioInfo, ThresholdState, WebhookPayload, WebhookState,
+};
+use super::now;
+use super::store::{RunEnd, Store};
+use super::webhook::{self, WebhookSender};
+
+/// A run being executed.
+#[derive(Default)]
+struct ActiveRun {
+    handle: OnceLock<Arc<RunHandle>>,
+    stop_requested: AtomicBool,
+    /// Set when the server shuts down: the run ends as `interrupted`.
+    shutting_down: AtomicBool,
+    /// When the run's plan could be made.
+    plan: OnceLock<RunPlan>,
+}
+
+impl ActiveRun {
+    fn stop(&self) {
+        self.stop_requested.store(true, Ordering::SeqCst);
+        if let Some(handle) = self.handle.get() {
+            handle.stop();
+        }
+    }
+}
+
+/// Starts, tracks and records runs.
+pub struct Runner {
+    store: Arc<Store>,
+    engine: VolleyEngine,
+    limits: VuLimits,
+    max_active: usize,
+    active: Mutex<HashMap<String, Arc<ActiveRun>>>,
+    compiled: Mutex<HashMap<String, Scenario>>,
+    schedule: Mutex<()>,
+    webhooks: WebhookSender,
+}
+
+/// Why a component was rejected, as an API error (422).
+pub fn scenario_error(error: &ScenarioError) -> ApiError {
+    let code = match error {
+        ScenarioError::NotWasm => "not_wasm",
+        ScenarioError::CoreModule => "core_module",
+        ScenarioError::UnknownBinary(_) => "unknown_binary",
+        ScenarioError::Invalid(_) => "invalid_component",
+        ScenarioError::UnsupportedImport(_) => "unsupported_import",
+        ScenarioError::NotAScenario(_) => "not_a_scenario",
+    };
+    ApiError::new(
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        code,
+        error.to_string(),
+    )
+}
+
+impl Runner {
+    /// A runner storing in `store`, running at most `max_active` runs at once,
+    /// each VU with `limits`.
+    pub fn new(
+        store: Arc<Store>,
+        limits: VuLimits,
+        max_active: usize,
+        webhooks: WebhookSender,
+    ) -> anyhow::Result<Arc<Self>> {
+        let engine = VolleyEngine::new(2, limits).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        Ok(Arc::new(Self {
+            store,
+            engine,
+            limits,
+            max_active: max_active.max(1),
+            active: Mutex::new(HashMap::new()),
+            compiled: Mutex::new(HashMap::new()),
+            schedule: Mutex::new(()),
+            webhooks,
+        }))
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Runs executing now.
+    pub fn active_count(&self) -> usize {
+        self.active.lock().expect("poisoned").len()
+    }
+
+    fn active(&self, id: &str) -> Option<Arc<ActiveRun>> {
+        self.active.lock().expect("poisoned").get(id).cloned()
+    }
+
+    /// Validates and stores a component. Returns its metadata and whether it
+    /// was new.
+    pub async fn add_scenario(
+        &self,
+        bytes: Vec<u8>,
+        name: String,
+    ) -> ApiResult<(ScenarioInfo, bool)> {
+        volley_runtime::scenario::check_header(&bytes).map_err(|e| scenario_error(&e))?;
+        let id = volley_runtime::scenario::sha256_hex(&bytes);
+        if let Some(existing) = self.store.scenario(&id)? {
+            return Ok((existing, false));
+        }
+        let engine = self.engine.clone();
+        let bytes = Arc::new(bytes);
+        let compiling = bytes.clone();
+        let scenario = tokio::task::spawn_blocking(move || Scenario::compile(&engine, &compiling))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(|e| scenario_error(&e))?;
+        let options = run::scenario_options(&scenario).await.map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_options_export",
+                e,
+            )
+        })?;
+        let info = ScenarioInfo {
+            id: id.clone(),
+            name,
+            size: bytes.len() as u64,
+            created_at: now(),
+            exports: scenario.exports().to_vec(),
+            imports: scenario.imports().to_vec(),
+            default_options: serde_json::to_value(&options).map_err(ApiError::internal)?,
+        };
+        self.store
+            .insert_scenario(&info, &bytes)
+            .map_err(ApiError::internal)?;
+        self.cache_compiled(&scenario);
+        Ok((info, true))
+    }
+
+    /// Keeps a compiled scenario in memory and its code on disk.
+    fn cache_compiled(&self, scenario: &Scenario) {
+        let key = self.engine.compatibility_key();
+        match scenario.precompiled() {
+            Ok(code) => {
+                if let Err(e) = self.store.put_compiled(scenario.sha256(), &key, &code) {
+                    tracing::warn!("could not cache the compiled scenario: {e:#}");
+                }
+            }
+            Err(e) => tracing::warn!("could not serialize the compiled scenario: {e}"),
+        }
+        self.compiled
+            .lock()
+            .expect("poisoned")
+            .insert(scenario.sha256().to_owned(), scenario.clone());
+    }
+
+    /// Forgets a deleted scenario's compiled form.
+    pub fn forget_scenario(&self, id: &str) {
+        self.compiled.lock().expect("poisoned").remove(id);
+    }
+
+    /// The compiled scenario `id`: from memory, else from the precompiled
+    /// cache on disk, else compiled again (and cached).
+    async fn scenario(&self, id: &str) -> Result<Scenario, String> {
+        if let Some(scenario) = self.compiled.lock().expect("poisoned").get(id) {
+            return Ok(scenario.clone());
+        }
+        let bytes = self
+            .store
+            .scenario_bytes(id)
+            .map_err(|e| format!("cannot read the scenario's bytes: {e}"))?;
+        let key = self.engine.compatibility_key();
+        if let Some(code) = self.store.compiled(id, &key) {
+            match Scenario::from_precompiled(&self.engine, &bytes, &code) {
+                Ok(scenario) => {
+                    self.compiled
+                        .lock()
+                        .expect("poisoned")
+                        .insert(id.to_owned(), scenario.clone());
+                    return Ok(scenario);
+                }
+                Err(e) => tracing::warn!("precompiled code of {id} not usable ({e}); compiling"),
+            }
+        }
+        let engine = self.engine.clone();
+        let scenario = tokio::task::spawn_blocking(move || Scenario::compile(&engine, &bytes))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        self.cache_compiled(&scenario);
+        Ok(scenario)
+    }
+
+    /// The run plan of `options` over scenario `info`'s own options.
+    fn plan(info: &ScenarioInfo, options: Option<&serde_json::Value>) -> ApiResult<RunPlan> {
+        let invalid = |e: volley_runtime::options::OptionsError| {
+            ApiError::bad_request("invalid_options", e.to_string())
+        };
+        let defaults = Options::from_json(&info.default_options.to_string()).unwrap_or_default();
+        let requested = match options {
+            Some(json) if !json.is_null() => {
+                Options::from_json(&json.to_string()).map_err(invalid)?
+            }
+            _ => Options::default(),
+        };
+        defaults.merge(requested).plan().map_err(invalid)
+    }
+
+    /// Queues a run (and starts it if a slot is free).
+    pub async fn submit(self: &Arc<Self>, request: RunRequest) -> ApiResult<RunInfo> {
+        let info = self.store.scenario(&request.scenario)?.ok_or_else(|| {
+            ApiError::not_found(
+                "scenario_not_found",
+                format!("no scenario with id {:?}", request.scenario),
+            )
+        })?;
+        Self::plan(&info, request.options.as_ref())?;
+        if let Some(url) = &request.webhook {
+            webhook::check_url(url).map_err(|e| ApiError::bad_request("invalid_webhook", e))?;
+        }
+        let run = RunInfo {
+            id: format!("run_{:016x}", rand::random::<u64>()),
+            scenario: info.id,
+            status: RunStatus::Queued,
+            created_at: now(),
+            started_at: None,
+            ended_at: None,
+            options: request.options.unwrap_or_else(|| serde_json::json!({})),
+            progress: None,
+            thresholds_passed: None,
+            thresholds: Vec::new(),
+            abort_reason: None,
+            error: None,
+            webhook: request.webhook.map(|url| WebhookState {
+                url,
+                delivered: false,
+                attempts: 0,
+                last_error: None,
+            }),
+        };
+        self.store.insert_run(&run)?;
+        self.pump();
+        Ok(self.run(&run.id)?.unwrap_or(run))
+    }
+
+    /// Starts queued runs while slots are free.
+    pub fn pump(self: &Arc<Self>) {
+        let _scheduling = self.schedule.lock().expect("poisoned");
+        while self.active_count() < self.max_active {
+            let next = match self.store.next_queued() {
+                Ok(Some(id)) => id,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::error!("cannot read the queue: {e}");
+                    return;
+                }
+            };
+            let run = match self.store.run(&next) {
+                Ok(Some(run)) => run,
+                _ => return,
+            };
+            if let Err(e) = self.store.set_started(&run.id, &now()) {
+                tracing::error!("cannot start run {}: {e}", run.id);
+                return;
+            }
+            let active = Arc::new(ActiveRun::default());
+            self.active
+                .lock()
+                .expect("poisoned")
+                .insert(run.id.clone(), active.clone());
+            tokio::spawn(self.clone().supervise(run, active));
+        }
+    }
+
+    /// Carries one run from the queue to its end.
+    async fn supervise(self: Arc<Self>, run: RunInfo, active: Arc<ActiveRun>) {
+        let id = run.id.clone();
+        let end = match self.prepare(&run).await {
+            Err(error) => RunEnd::failed(error),
+            Ok((scenario, plan)) => {
+                let _ = active.plan.set(plan.clone());
+                if active.stop_requested.load(Ordering::SeqCst) {
+                    RunEnd::aborted_before_start()
+                } else {
+                    let handle = Arc::new(run::start(&scenario, plan.clone(), self.limits));
+                    let _ = active.handle.set(handle.clone());
+                    if active.stop_requested.load(Ordering::SeqCst) {
+                        handle.stop();
+                    }
+                    self.record(&id, &handle, &plan).await;
+                    let report = handle.wait().await.expect("waited for once");
+                    self.end_of(&handle, report, &active)
+                }
+            }
+        };
+        if let Err(e) = self.store.finish_run(&id, &end) {
+            tracing::error!("cannot record the end of run {id}: {e}");
+        }
+        self.active.lock().expect("poisoned").remove(&id);
+        tracing::info!("run {id} ended: {}", end.status.as_str());
+        if run.webhook.is_some() {
+            let runner = self.clone();
+            tokio::spawn(async move { runner.send_webhook(&id).await });
+        }
+        self.pump();
+    }
+
+    async fn prepare(&self, run: &RunInfo) -> Result<(Scenario, RunPlan), String> {
+        let info = self
+            .store
+            .scenario(&run.scenario)
+            .map_err(|e| e.to_string())?
+            .ok_or("the scenario was deleted")?;
+        let plan = Self::plan(&info, Some(&run.options)).map_err(|e| e.message)?;
+        let scenario = self.scenario(&run.scenario).await?;
+        Ok((scenario, plan))
+    }
+
+    /// Records the run every second until it ends.
+    async fn record(&self, id: &str, handle: &RunHandle, plan: &RunPlan) {
+        let mut series = SeriesBuilder::default();
+        let mut second = 0u32;
+        let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        ticker.tick().await;
+        loop {
+            let ended = tokio::select! {
+                _ = ticker.tick() => false,
+                _ = handle.ended() => true,
+            };
+            let executing = handle.executing_for();
+            if !executing.is_zero() || ended {
+                let snapshot = handle.metrics().snapshot();
+                let seconds = executing.as_secs_f64();
+                let point = series.point(&snapshot, seconds);
+                let verdicts = thresholds::evaluate(&plan.thresholds, &snapshot, executing);
+                let metrics = metric_views(&snapshot, seconds, SplitBy::Every);
+                let result = self.store.record_second(
+                    id,
+                    second,
+                    &point,
+                    &progress_of(handle),
+                    &threshold_states(&verdicts),
+                    &serde_json::to_string(&metrics).expect("metrics serialize"),
+                );
+                if let Err(e) = result {
+                    tracing::error!("cannot record run {id}: {e}");
+                }
+                second += 1;
+            }
+            if ended {
+                return;
+            }
+        }
+    }
+
+    fn end_of(
+        &self,
+        handle: &RunHandle,
+        report: Result<RunReport, run::RunError>,
+        active: &ActiveRun,
+    ) -> RunEnd {
+        let report = match report {
+            Ok(report) => report,
+            Err(error) => return RunEnd::failed(error.to_string()),
+        };
+        let seconds = report.summary.duration.as_secs_f64();
+        let metrics = metric_views(&report.snapshot, seconds, SplitBy::Every);
+        let verdicts = threshold_states(&report.thresholds);
+        let results = results_of(&report, verdicts.clone());
+        let (status, abort_reason) = if active.shutting_down.load(Ordering::SeqCst) {
+            (RunStatus::Interrupted, None)
+        } else if report.aborted_by_threshold {
+            (RunStatus::Aborted, Some(AbortReason::Threshold))
+        } else if report.stopped {
+            (RunStatus::Aborted, Some(AbortReason::User))
+        } else {
+            (RunStatus::Finished, None)
+        };
+        RunEnd {
+            status,
+            ended_at: now(),
+            progress: Some(progress_of(handle)),
+            thresholds_passed: Some(report.thresholds_passed()),
+            thresholds: verdicts,
+            abort_reason,
+            error: (status == RunStatus::Interrupted)
+                .then(|| "the server shut down during the run; it was stopped gracefully".into()),
+            metrics: Some(serde_json::to_string(&metrics).expect("metrics serialize")),
+            results: Some(serde_json::to_string(&results).expect("results serialize")),
+        }
+    }
+
+    async fn send_webhook(&self, id: &str) {
+        let Ok(Some(run)) = self.store.run(id) else {
+            return;
+        };
+        let Some(state) = run.webhook.clone() else {
+            return;
+        };
+        let results = self
+            .store
+            .run_results(id)
+            .ok()
+            .flatten()
+            .and_then(|json| serde_json::from_str::<RunResults>(&json).ok());
+        let payload = WebhookPayload {
+            event: "run.ended".into(),
+            run,
+            results,
+        };
+        let body = serde_json::to_vec(&payload).expect("payload serializes");
+        let store = self.store.clone();
+        self.webhooks
+            .deliver(&state.url, id, body, |attempts, delivered, last_error| {
+                if let Some(error) = &last_error {
+                    tracing::warn!(
+                        "webhook of run {id} to {}: attempt {attempts}: {error}",
+                        state.url
+                    );
+                }
+                let state = WebhookState {
+                    url: state.url.clone(),
+                    delivered,
+                    attempts,
+                    last_error,
+                };
+                if let Err(e) = store.set_webhook(id, &state) {
+                    tracing::error!("cannot record the webhook of run {id}: {e}");
+                }
+            })
+            .await;
+    }
+
+    /// The run `id`, with live figures while it executes.
+    pub fn run(&self, id: &str) -> ApiResult<Option<RunInfo>> {
+        let Some(mut run) = self.store.run(id)? else {
+            return Ok(None);
+        };
+        if let Some(active) = self.active(id) {
+            if let Some(handle) = active.handle.get() {
+                run.progress = Some(progress_of(handle));
+            }
+            if active.stop_requested.load(Ordering::SeqCst) && run.status == RunStatus::Running {
+                run.status = RunStatus::Stopping;
+            }
+        }
+        Ok(Some(run))
+    }
+
+    /// Asks run `id` to stop. A queued run is aborted at once; a running one
+    /// stops gracefully.
+    pub async fn stop(self: &Arc<Self>, id: &str) -> ApiResult<RunInfo> {
+        let run = self.run(id)?.ok_or_else(|| run_not_found(id))?;
+        match run.status {
+            RunStatus::Queued => {
+                let _scheduling = self.schedule.lock().expect("poisoned");
+                if self
+                    .store
+                    .transition(id, RunStatus::Queued, RunStatus::Aborted)?
+                {
+                    self.store.finish_run(id, &RunEnd::aborted_before_start())?;
+                }
+            }
+            RunStatus::Running | RunStatus::Stopping => {
+                if let Some(active) = self.active(id) {
+                    active.stop();
+                    self.store
+                        .transition(id, RunStatus::Running, RunStatus::Stopping)?;
+                }
+            }
+            status => {
+                return Err(ApiError::conflict(
+                    "run_ended",
+                    format!("run {id} has already ended ({})", status.as_str()),
+                ));
+            }
+        }
+        Ok(self.run(id)?.unwrap_or(run))
+    }
+
+    /// Changes the VUs of run `id`'s externally-controlled scenario.
+    pub fn scale(&self, id: &str, vus: u32, scenario: Option<&str>) -> ApiResult<RunInfo> {
+        let run = self.run(id)?.ok_or_else(|| run_not_found(id))?;
+        let not_live = || {
+            ApiError::conflict(
+                "run_not_running",
+                format!(
+                    "run {id} is {}: only a running run can be rescaled",
+                    run.status.as_str()
+                ),
+            )
+        };
+        if run.status != RunStatus::Running {
+            return Err(not_live());
+        }
+        let active = self.active(id).ok_or_else(not_live)?;
+        let handle = active.handle.get().ok_or_else(|| {
+            ApiError::conflict(
+                "run_not_ready",
+                format!("run {id} is still compiling its scenario; try again in a moment"),
+            )
+        })?;
+        handle.scale(scenario, vus).map_err(|e| match e {
+            run::ScaleError::NotScalable => ApiError::conflict("not_scalable", e.to_string()),
+            _ => ApiError::bad_request("invalid_scale", e.to_string()),
+        })?;
+        Ok(self.run(id)?.unwrap_or(run))
+    }
+
+    /// Metrics of run `id` now: live while it executes, as last recorded after.
+    pub fn metrics(&self, id: &str, by: Option<&str>) -> ApiResult<MetricsSnapshot> {
+        let run = self.run(id)?.ok_or_else(|| run_not_found(id))?;
+        let live = self.active(id).and_then(|a| a.handle.get().cloned());
+        let (elapsed_seconds, metrics) = match live {
+            Some(handle) => {
+                let snapshot = handle.metrics().snapshot();
+                let seconds = handle.executing_for().as_secs_f64();
+                let split = by.map_or(SplitBy::Nothing, SplitBy::Tag);
+                (seconds, metric_views(&snapshot, seconds, split))
+            }
+            None => {
+                let stored = match self.store.run_metrics(id)? {
+                    Some(json) => serde_json::from_str(&json).map_err(ApiError::internal)?,
+                    None => Default::default(),
+                };
+                let seconds = run.progress.as_ref().map_or(0.0, |p| p.elapsed_seconds);
+                (seconds, super::live::narrow(stored, by))
+            }
+        };
+        Ok(MetricsSnapshot {
+            run: id.to_owned(),
+            status: run.status,
+            elapsed_seconds,
+            metrics,
+        })
+    }
+
+    /// Stops every run for a server shutdown and waits up to `grace` for them
+    /// to end (they are then recorded as `interrupted`, with their results).
+    pub async fn shutdown(&self, grace: Duration) {
+        let active: Vec<_> = self
+            .active
+            .lock()
+            .expect("poisoned")
+            .values()
+            .cloned()
+            .collect();
+        for run in &active {
+            run.shutting_down.store(true, Ordering::SeqCst);
+            run.stop();
+        }
+        let deadline = tokio::time::Instant::now() + grace;
+        while self.active_count() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// 404 for an unknown run.
+pub fn run_not_found(id: &str) -> ApiError {
+    ApiError::not_found("run_not_found", format!("no run with id {id:?}"))
+}
+
+impl RunEnd {
+    fn failed(error: String) -> Self {
+        RunEnd {
+            status: RunStatus::Failed,
+            ended_at: now(),
+            progress: None,
+            thresholds_passed: None,
+            thresholds: Vec::new(),
+            abort_reason: None,
+            error: Some(error),
+            metrics: None,
+            results: None,
+        }
+    }
+
+    fn aborted_before_start() -> Self {
+        RunEnd {
+            status: RunStatus::Aborted,
+            abort_reason: Some(AbortReason::User),
+            error: None,
+            ..Self::failed(String::new())
+        }
+    }
+}
+
+fn progress_of(handle: &RunHandle) -> RunProgress {
+    let progress = handle.progress();
+    let (phase, vus_ready) = match handle.phase() {
+        Phase::Initializing { ready, .. } => ("initializing", ready),
+        Phase::Setup => ("setup", 0),
+        Phase::Running => ("running", 0),
+        Phase::Stopping => ("stopping", 0),
+        Phase::Teardown => ("teardown", 0),
+        Phase::Done => ("done", 0),
+    };
+    RunProgress {
+        phase: phase.into(),
+        vus_ready,
+        vus: progress.vus,
+        vus_max: progress.vus_max,
+        elapsed_seconds: handle.executing_for().as_secs_f64(),
+        planned_seconds: handle.plan().planned_duration().as_secs_f64(),
+        requests: progress.requests,
+        failed_requests: progress.failed_requests,
+        iterations: progress.iterations,
+        failed_iterations: progress.failed_iterations,
+    }
+}
+
+fn threshold_states(results: &[ThresholdResult]) -> Vec<ThresholdState> {
+    results
+        .iter()
+        .map(|t| ThresholdState {
+            metric: t.metric.clone(),
+            threshold: t.threshold.clone(),
+            ok: t.ok,
+            value: t.value,
+            abort_on_fail: t.abort_on_fail,
+        })
+        .collect()
+}
+
+fn results_of(report: &RunReport, thresholds: Vec<ThresholdState>) -> RunResults {
+    let mut export = crate::export::export_json(report);
+    let mut take = |key: &str| {
+        export
+            .get_mut(key)
+            .map(serde_json::Value::take)
+            .unwrap_or_default()
+    };
+    RunResults {
+        root_group: take("root_group"),
+        metrics: take("metrics"),
+        state: take("state"),
+        volley: take("volley"),
+        thresholds_passed: report.thresholds_passed(),
+        thresholds,
+        checks: report
+            .summary
+            .checks
+            .iter()
+            .map(|c| CheckResult {
+                name: c.name.clone(),
+                passes: c.passes,
+                fails: c.fails,
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,344 @@
+//! The REST API over a real socket: upload the example scenarios, run them
+//! against the demo target, follow them live, stop and rescale them, queue
+//! them, and compare what Volley reports with what the target counted.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::api_client::Api;
+use common::demo_target;
+use serde_json::json;
+use volley::server::{ServeConfig, Server};
+use volley_example_artifacts::{CONCERT_BOOKING, HELLO};
+
+/// A fresh, empty data directory.
+fn data_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "volley-api-{name}-{}-{:x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn config(name: &str) -> ServeConfig {
+    ServeConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir(name),
+        stream_interval: Duration::from_millis(250),
+        webhook_backoff: Duration::from_millis(50),
+        ..ServeConfig::default()
+    }
+}
+
+async fn start(config: ServeConfig) -> (Server, Api) {
+    let server = Server::start(config).await.expect("the server starts");
+    let api = Api::new(server.url(), None);
+    (server, api)
+}
+
+const LONG: Duration = Duration::from_secs(60);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_over_the_api_reports_what_the_target_counted() {
+    let target = demo_target("1ms").await;
+    let (server, api) = start(config("flow")).await;
+
+    let upload = api
+        .upload(&std::fs::read(CONCERT_BOOKING).unwrap(), "concert")
+        .await;
+    assert_eq!(upload.status, 201, "{upload:?}");
+    let scenario = upload.json();
+    let id = scenario["id"].as_str().unwrap().to_owned();
+    assert_eq!(id.len(), 64);
+    assert_eq!(upload.headers["location"], format!("/v1/scenarios/{id}"));
+    assert_eq!(scenario["name"], "concert");
+    assert!(
+        scenario["exports"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("iteration"))
+    );
+    assert!(scenario["default_options"].is_object());
+
+    // The same bytes again: the stored scenario, not a second one.
+    let again = api
+        .upload(&std::fs::read(CONCERT_BOOKING).unwrap(), "other-name")
+        .await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.json(), scenario);
+    let list = api.get("/v1/scenarios").await.json();
+    assert_eq!(list["scenarios"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        api.get(&format!("/v1/scenarios/{id}")).await.json(),
+        scenario
+    );
+
+    let reply = api
+        .post_json(
+            "/v1/runs",
+            &json!({
+                "scenario": id,
+                "options": {
+                    "scenarios": {"book": {"executor": "per-vu-iterations", "vus": 4, "iterations": 5}},
+                    "env": {"TARGET_URL": target.url(), "THINK_TIME_MS": "0"},
+                    "thresholds": {"http_req_duration": ["p(95)<5000"], "checks": ["rate>0.9"]},
+                },
+            }),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{reply:?}");
+    let run_id = reply.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(reply.headers["location"], format!("/v1/runs/{run_id}"));
+
+    // The stream yields snapshots until the run ends, then the run itself.
+    let events = api
+        .events(&format!("/v1/runs/{run_id}/metrics/stream"))
+        .await;
+    let (last_name, last) = events.last().unwrap();
+    assert_eq!(last_name, "end");
+    assert_eq!(last["status"], "finished");
+    let snapshots: Vec<_> = events.iter().filter(|(e, _)| e == "snapshot").collect();
+    assert!(!snapshots.is_empty());
+    assert_eq!(snapshots.last().unwrap().1["status"], "finished");
+
+    let run = api.run(&run_id).await;
+    assert_eq!(run["status"], "finished", "{run:#}");
+    assert_eq!(run["thresholds_passed"], true);
+    assert!(run["started_at"].is_string() && run["ended_at"].is_string());
+
+    // What the target counted is what Volley reports, per endpoint too.
+    let stats = target.stats();
+    let results = api.get(&format!("/v1/runs/{run_id}/results")).await;
+    assert_eq!(results.status, 200);
+    let results = results.json();
+    assert_eq!(results["metrics"]["http_reqs"]["count"], stats.total as f64);
+    assert_eq!(results["metrics"]["iterations"]["count"], 20.0);
+    assert_eq!(results["thresholds_passed"], true);
+    assert_eq!(results["thresholds"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        results["metrics"]["http_req_duration"]["thresholds"]["p(95)<5000"],
+        false
+    );
+    assert!(!results["checks"].as_array().unwrap().is_empty());
+    assert!(results["root_group"]["checks"].is_object());
+
+    let metrics = api
+        .get(&format!("/v1/runs/{run_id}/metrics?by=name"))
+        .await
+        .json();
+    assert_eq!(
+        metrics["metrics"]["http_reqs"]["values"]["count"],
+        stats.total as f64
+    );
+    let by_name = metrics["metrics"]["http_reqs"]["by"].as_object().unwrap();
+    for (route, count) in &stats.by_route {
+        assert_eq!(by_name[route.as_str()]["count"], *count as f64, "{route}");
+    }
+    for stat in ["avg", "min", "med", "max", "p(90)", "p(95)", "p(99)"] {
+        assert!(
+            metrics["metrics"]["http_req_duration"]["values"][stat].is_number(),
+            "{stat}"
+        );
+    }
+
+    let series = api
+        .get(&format!("/v1/runs/{run_id}/timeseries"))
+        .await
+        .json();
+    let points = series["points"].as_array().unwrap();
+    assert!(!points.is_empty());
+    let seen: f64 = points
+        .iter()
+        .zip(std::iter::once(0.0).chain(points.iter().map(|p| p["t"].as_f64().unwrap())))
+        .map(|(p, before)| {
+            p["requests_per_second"].as_f64().unwrap() * (p["t"].as_f64().unwrap() - before)
+        })
+        .sum();
+    assert!(
+        (seen - stats.total as f64).abs() < 0.5,
+        "the series adds up to {seen}, the target counted {}",
+        stats.total
+    );
+
+    // Deleting works once nothing uses the scenario.
+    assert_eq!(api.delete(&format!("/v1/scenarios/{id}")).await.status, 204);
+    assert_eq!(api.get(&format!("/v1/scenarios/{id}")).await.status, 404);
+    assert_eq!(api.get(&format!("/v1/runs/{run_id}")).await.status, 404);
+
+    server.shutdown().await.unwrap();
+    target.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_stop_and_rescale_live() {
+    let target = demo_target("1ms").await;
+    let (server, api) = start(config("scale")).await;
+    let id = api.upload_file(HELLO, "hello").await;
+    let env = json!({"TARGET_URL": target.url(), "SLEEP_MS": "20"});
+
+    let run_id = api
+        .start_run(json!({
+            "scenario": id,
+            "options": {
+                "scenarios": {"live": {"executor": "externally-controlled", "vus": 1, "maxVUs": 6, "duration": "1m"}},
+                "env": env,
+            },
+        }))
+        .await;
+    api.wait_for(&run_id, LONG, |r| r["progress"]["vus"] == 1)
+        .await;
+    let reply = api
+        .patch_json(&format!("/v1/runs/{run_id}"), &json!({"vus": 5}))
+        .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    api.wait_for(&run_id, LONG, |r| r["progress"]["vus"] == 5)
+        .await;
+    let reply = api
+        .patch_json(&format!("/v1/runs/{run_id}"), &json!({"vus": 2}))
+        .await;
+    assert_eq!(reply.status, 200);
+    api.wait_for(&run_id, LONG, |r| r["progress"]["vus"] == 2)
+        .await;
+    for (patch, status, code) in [
+        (json!({"vus": 7}), 400, "invalid_scale"),
+        (json!({"vus": 1, "scenario": "nope"}), 400, "invalid_scale"),
+        (json!({"vus": -1}), 400, "malformed_json"),
+        (json!({"users": 3}), 400, "malformed_json"),
+    ] {
+        let reply = api.patch_json(&format!("/v1/runs/{run_id}"), &patch).await;
+        assert_eq!(
+            (reply.status, reply.code().as_str()),
+            (status, code),
+            "{patch}"
+        );
+    }
+
+    let stop = api
+        .post_json(&format!("/v1/runs/{run_id}/stop"), &json!({}))
+        .await;
+    assert_eq!(stop.status, 202);
+    assert!(matches!(
+        stop.json()["status"].as_str(),
+        Some("stopping" | "aborted")
+    ));
+    let run = api.wait_for_status(&run_id, "aborted", LONG).await;
+    assert_eq!(run["abort_reason"], "user");
+    let results = api.get(&format!("/v1/runs/{run_id}/results")).await.json();
+    assert_eq!(
+        results["metrics"]["http_reqs"]["count"],
+        target.stats().total as f64
+    );
+    let again = api
+        .post_json(&format!("/v1/runs/{run_id}/stop"), &json!({}))
+        .await;
+    assert_eq!((again.status, again.code().as_str()), (409, "run_ended"));
+    let patch = api
+        .patch_json(&format!("/v1/runs/{run_id}"), &json!({"vus": 1}))
+        .await;
+    assert_eq!(
+        (patch.status, patch.code().as_str()),
+        (409, "run_not_running")
+    );
+
+    // A constant-vus run cannot be rescaled.
+    let run_id = api
+        .start_run(json!({"scenario": id, "options": {"vus": 1, "duration": "1m", "env": env}}))
+        .await;
+    api.wait_for(&run_id, LONG, |r| r["progress"]["vus"] == 1)
+        .await;
+    let patch = api
+        .patch_json(&format!("/v1/runs/{run_id}"), &json!({"vus": 3}))
+        .await;
+    assert_eq!((patch.status, patch.code().as_str()), (409, "not_scalable"));
+    api.post_json(&format!("/v1/runs/{run_id}/stop"), &json!({}))
+        .await;
+    api.wait_for_status(&run_id, "aborted", LONG).await;
+
+    server.shutdown().await.unwrap();
+    target.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_beyond_the_limit_wait_in_the_queue() {
+    let target = demo_target("none").await;
+    let (server, api) = start(ServeConfig {
+        max_concurrent_runs: 1,
+        ..config("queue")
+    })
+    .await;
+    let id = api.upload_file(HELLO, "hello").await;
+    let options =
+        json!({"vus": 1, "duration": "1s", "env": {"TARGET_URL": target.url(), "SLEEP_MS": "10"}});
+    let first = api
+        .start_run(json!({"scenario": id, "options": options}))
+        .await;
+    let second = api
+        .start_run(json!({"scenario": id, "options": options}))
+        .await;
+    let third = api
+        .start_run(json!({"scenario": id, "options": options}))
+        .await;
+    assert_eq!(api.run(&first).await["status"], "running");
+    assert_eq!(api.run(&second).await["status"], "queued");
+    assert_eq!(api.run(&third).await["status"], "queued");
+    let health = api.get("/healthz").await.json();
+    assert_eq!(
+        (
+            health["runs_active"].as_u64(),
+            health["runs_queued"].as_u64()
+        ),
+        (Some(1), Some(2))
+    );
+    let queued = api.get("/v1/runs?status=queued").await.json();
+    assert_eq!(queued["runs"].as_array().unwrap().len(), 2);
+    let not_yet = api.get(&format!("/v1/runs/{second}/results")).await;
+    assert_eq!(
+        (not_yet.status, not_yet.code().as_str()),
+        (409, "run_not_finished")
+    );
+    let in_use = api.delete(&format!("/v1/scenarios/{id}")).await;
+    assert_eq!(
+        (in_use.status, in_use.code().as_str()),
+        (409, "scenario_in_use")
+    );
+
+    // Stopping a queued run aborts it without running it.
+    let stop = api
+        .post_json(&format!("/v1/runs/{third}/stop"), &json!({}))
+        .await;
+    assert_eq!(stop.json()["status"], "aborted");
+    let no_results = api.get(&format!("/v1/runs/{third}/results")).await;
+    assert_eq!(
+        (no_results.status, no_results.code().as_str()),
+        (409, "no_results")
+    );
+
+    let first_run = api.wait_for_status(&first, "finished", LONG).await;
+    let second_run = api.wait_for_status(&second, "finished", LONG).await;
+    assert!(second_run["started_at"].as_str() >= first_run["ended_at"].as_str());
+    assert_eq!(api.run(&third).await["started_at"], serde_json::Value::Null);
+
+    // Paging: newest first, one per page.
+    let page = api.get("/v1/runs?limit=2").await.json();
+    let ids: Vec<_> = page["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].clone())
+        .collect();
+    assert_eq!(ids, [json!(third), json!(second)]);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let rest = api
+        .get(&format!("/v1/runs?limit=2&cursor={cursor}"))
+        .await
+        .json();
+    assert_eq!(rest["runs"][0]["id"], json!(first));
+    assert!(rest["next_cursor"].is_null());
+
+    server.shutdown().await.unwrap();
+    target.shutdown().await;
+}
