@@ -116,6 +116,42 @@ struct ApiDoc;
 
 struct BearerScheme;
 
+/// Documents the 500 any operation can answer (a broken disk, a bug);
+/// applied once the router has added the paths.
+struct InternalErrors;
+
+impl utoipa::Modify for InternalErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let response = ResponseBuilder::new()
+            .description("`internal`: a fault of the server (its log has the cause).")
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                operation
+                    .responses
+                    .responses
+                    .insert("500".into(), response.clone().into());
+            }
+        }
+    }
+}
+
 impl utoipa::Modify for BearerScheme {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
@@ -166,7 +202,9 @@ fn server_routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document (what `GET /openapi.json` serves).
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    v1_routes().merge(server_routes()).split_for_parts().1
+    let mut document = v1_routes().merge(server_routes()).split_for_parts().1;
+    utoipa::Modify::modify(&InternalErrors, &mut document);
+    document
 }
 
 /// The whole application: the API, `/openapi.json`, `/docs`, JSON 404s.

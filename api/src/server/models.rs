@@ -34,6 +34,11 @@ pub struct ScenarioList {
     pub scenarios: Vec<ScenarioInfo>,
 }
 
+/// A WebAssembly component's bytes (the body of an upload).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct WasmComponent(pub Vec<u8>);
+
 /// Query of an upload.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 
 use super::AppState;
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::models::{ScenarioInfo, ScenarioList, UploadQuery};
+use super::models::{ScenarioInfo, ScenarioList, UploadQuery, WasmComponent};
 
 /// Content types an upload may have.
 const WASM_TYPES: [&str; 2] = ["application/wasm", "application/octet-stream"];
@@ -25,7 +25,7 @@ const WASM_TYPES: [&str; 2] = ["application/wasm", "application/octet-stream"];
     path = "/v1/scenarios",
     tag = "scenarios",
     params(UploadQuery),
-    request_body(content = [u8], content_type = "application/wasm", description = "The WebAssembly component (`application/octet-stream` is accepted too)."),
+    request_body(content = WasmComponent, content_type = "application/wasm", description = "The WebAssembly component (`application/octet-stream` is accepted too)."),
     responses(
         (status = 201, description = "Stored; `Location` points to it.", body = ScenarioInfo,
             headers(("location" = String, description = "The scenario's URL"))),

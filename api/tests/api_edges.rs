@@ -1,0 +1,628 @@
+//! The REST API at its edges: every bad input gets its documented status and
+//! code and stores nothing; auth on and off; webhooks signed and retried; a
+//! server killed mid-run leaves the run `interrupted` with its data.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use common::api_client::Api;
+use common::demo_target;
+use hmac::{Hmac, Mac};
+use hyper::Method;
+use serde_json::{Value as Json, json};
+use volley::server::{ServeConfig, Server};
+use volley_example_artifacts::{FAULTY, HELLO};
+
+fn data_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "volley-api-{name}-{}-{:x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn config(name: &str) -> ServeConfig {
+    ServeConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir(name),
+        stream_interval: Duration::from_millis(250),
+        webhook_backoff: Duration::from_millis(50),
+        ..ServeConfig::default()
+    }
+}
+
+const LONG: Duration = Duration::from_secs(60);
+
+/// A request (method, path, body with its content type) and the status and
+/// error code it must get.
+type BadRequest<'a> = (Method, String, Option<(&'a str, Vec<u8>)>, u16, &'a str);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_bad_input_gets_its_status_and_code_and_stores_nothing() {
+    let config = ServeConfig {
+        max_upload_bytes: 64 << 10,
+        ..config("bad")
+    };
+    let blobs = config.data_dir.join("blobs");
+    let server = Server::start(config).await.unwrap();
+    let api = Api::new(server.url(), None);
+    let hello = std::fs::read(HELLO).unwrap();
+    let wasm = |bytes: &[u8]| Some(("application/wasm", bytes.to_vec()));
+    let json_body = |text: &str| Some(("application/json", text.as_bytes().to_vec()));
+    let unknown_run = "/v1/runs/run_0000000000000000";
+
+    let cases: Vec<BadRequest> = vec![
+        (
+            Method::POST,
+            "/v1/scenarios".into(),
+            wasm(b"hello"),
+            422,
+            "not_wasm",
+        ),
+        (
+            Method::POST,
+            "/v1/scenarios".into(),
+            wasm(b"\0asm\x01\0\0\0"),
+            422,
+            "core_module",
+        ),
+        (
+            Method::POST,
+            "/v1/scenarios".into(),
+            wasm(b"\0asm\x0d\0\x02\0"),
+            422,
+            "unknown_binary",
+        ),
+        (
+            Method::POST,
+            "/v1/scenarios".into(),
+            wasm(&hello[..200]),
+            422,
+            "invalid_component",
+        ),
+        (
+            Method::POST,
+            "/v1/scenarios".into(),
+            wasm(b"\0asm\x0d\0\x01\0"),
+            422,
+            "not_a_scenario",
+        ),
+        (
+            Method::POST,
+            "/v1/scenarios".into(),
+            Some(("text/plain", hello.clone())),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            Method::POST,
+            "/v1/scenarios".into(),
+            None,
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            Method::POST,
+            "/v1/scenarios".into(),
+            wasm(&vec![0u8; 65 << 10]),
+            413,
+            "upload_too_large",
+        ),
+        (
+            Method::POST,
+            "/v1/scenarios?name=".into(),
+            wasm(&hello),
+            400,
+            "bad_query",
+        ),
+        (
+            Method::POST,
+            "/v1/runs".into(),
+            json_body(r#"{"scenario": "#),
+            400,
+            "malformed_json",
+        ),
+        (
+            Method::POST,
+            "/v1/runs".into(),
+            json_body(r#"{"scenario": "x", "vus": 3}"#),
+            400,
+            "malformed_json",
+        ),
+        (
+            Method::POST,
+            "/v1/runs".into(),
+            json_body(r#"{"scenario": 7}"#),
+            400,
+            "malformed_json",
+        ),
+        (
+            Method::POST,
+            "/v1/runs".into(),
+            json_body(r#"{"scenario": "nope"}"#),
+            404,
+            "scenario_not_found",
+        ),
+        (
+            Method::POST,
+            "/v1/runs".into(),
+            Some(("text/plain", b"{}".to_vec())),
+            415,
+            "unsupported_media_type",
+        ),
+        (Method::GET, unknown_run.into(), None, 404, "run_not_found"),
+        (
+            Method::GET,
+            format!("{unknown_run}/metrics"),
+            None,
+            404,
+            "run_not_found",
+        ),
+        (
+            Method::GET,
+            format!("{unknown_run}/metrics/stream"),
+            None,
+            404,
+            "run_not_found",
+        ),
+        (
+            Method::GET,
+            format!("{unknown_run}/timeseries"),
+            None,
+            404,
+            "run_not_found",
+        ),
+        (
+            Method::GET,
+            format!("{unknown_run}/results"),
+            None,
+            404,
+            "run_not_found",
+        ),
+        (
+            Method::POST,
+            format!("{unknown_run}/stop"),
+            None,
+            404,
+            "run_not_found",
+        ),
+        (
+            Method::PATCH,
+            unknown_run.into(),
+            json_body(r#"{"vus": 1}"#),
+            404,
+            "run_not_found",
+        ),
+        (
+            Method::GET,
+            "/v1/scenarios/abc".into(),
+            None,
+            404,
+            "scenario_not_found",
+        ),
+        (
+            Method::DELETE,
+            "/v1/scenarios/abc".into(),
+            None,
+            404,
+            "scenario_not_found",
+        ),
+        (
+            Method::GET,
+            "/v1/runs?limit=0".into(),
+            None,
+            400,
+            "bad_query",
+        ),
+        (
+            Method::GET,
+            "/v1/runs?status=sleeping".into(),
+            None,
+            400,
+            "bad_query",
+        ),
+        (
+            Method::GET,
+            "/v1/runs?cursor=later".into(),
+            None,
+            400,
+            "bad_query",
+        ),
+        (
+            Method::GET,
+            "/v1/nothing-here".into(),
+            None,
+            404,
+            "not_found",
+        ),
+        (
+            Method::PUT,
+            "/v1/runs".into(),
+            None,
+            405,
+            "method_not_allowed",
+        ),
+    ];
+    for (method, path, body, status, code) in cases {
+        let reply = api.call(method.clone(), &path, body).await;
+        assert_eq!(
+            (reply.status, reply.code().as_str()),
+            (status, code),
+            "{method} {path}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        assert!(
+            !reply.json()["error"]["message"]
+                .as_str()
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(reply.headers["content-type"], "application/json");
+    }
+    assert!(
+        api.get("/v1/scenarios").await.json()["scenarios"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        std::fs::read_dir(&blobs).unwrap().count(),
+        0,
+        "a rejected upload left a blob"
+    );
+
+    // With a stored scenario: bad options and webhooks are refused before
+    // anything is queued.
+    let id = api.upload_file(HELLO, "hello").await;
+    for (request, code, needle) in [
+        (
+            json!({"scenario": id, "options": {"vus": 0, "duration": "1s"}}),
+            "invalid_options",
+            "vus",
+        ),
+        (
+            json!({"scenario": id, "options": {"duration": "soon"}}),
+            "invalid_options",
+            "duration",
+        ),
+        (
+            json!({"scenario": id, "options": {"stages": []}}),
+            "invalid_options",
+            "stages",
+        ),
+        (
+            json!({"scenario": id, "options": {"thresholds": {"http_req_duration": ["p(95) < banana"]}}}),
+            "invalid_options",
+            "banana",
+        ),
+        (
+            json!({"scenario": id, "options": "fast"}),
+            "invalid_options",
+            "options",
+        ),
+        (
+            json!({"scenario": id, "webhook": "ftp://example.test/hook"}),
+            "invalid_webhook",
+            "http://",
+        ),
+        (
+            json!({"scenario": id, "webhook": "not a url"}),
+            "invalid_webhook",
+            "not a url",
+        ),
+    ] {
+        let reply = api.post_json("/v1/runs", &request).await;
+        assert_eq!(
+            (reply.status, reply.code().as_str()),
+            (400, code),
+            "{request}"
+        );
+        let message = reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(message.contains(needle), "{request}: {message}");
+    }
+    assert!(
+        api.get("/v1/runs").await.json()["runs"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // A run whose setup fails ends `failed`, with the reason and no results.
+    let faulty = api.upload_file(FAULTY, "faulty").await;
+    let run = api
+        .start_run(json!({"scenario": faulty, "options": {"env": {"FAIL_SETUP": "1"}}}))
+        .await;
+    let failed = api.wait_for_status(&run, "failed", LONG).await;
+    assert!(
+        failed["error"].as_str().unwrap().contains("setup"),
+        "{failed:#}"
+    );
+    let results = api.get(&format!("/v1/runs/{run}/results")).await;
+    assert_eq!(
+        (results.status, results.code().as_str()),
+        (409, "no_results")
+    );
+
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_guards_every_v1_call_when_set() {
+    let server = Server::start(ServeConfig {
+        api_token: Some("s3cret-token".into()),
+        ..config("auth")
+    })
+    .await
+    .unwrap();
+    for token in [None, Some("wrong"), Some("s3cret-token-and-more")] {
+        let api = Api::new(server.url(), token);
+        for path in ["/v1/scenarios", "/v1/runs", "/v1/runs/run_1/results"] {
+            let reply = api.get(path).await;
+            assert_eq!(
+                (reply.status, reply.code().as_str()),
+                (401, "unauthorized"),
+                "{path}"
+            );
+            assert_eq!(reply.headers["www-authenticate"], "Bearer");
+        }
+        let upload = api.upload(&std::fs::read(HELLO).unwrap(), "hello").await;
+        assert_eq!(upload.status, 401);
+    }
+    let api = Api::new(server.url(), Some("s3cret-token"));
+    assert_eq!(api.get("/v1/scenarios").await.status, 200);
+    assert_eq!(
+        api.upload(&std::fs::read(HELLO).unwrap(), "hello")
+            .await
+            .status,
+        201
+    );
+    let open = Api::new(server.url(), None);
+    for path in ["/healthz", "/openapi.json", "/docs"] {
+        assert_eq!(open.get(path).await.status, 200, "{path}");
+    }
+    server.shutdown().await.unwrap();
+
+    // Without a token, /v1 is open.
+    let server = Server::start(config("noauth")).await.unwrap();
+    assert_eq!(
+        Api::new(server.url(), None).get("/v1/runs").await.status,
+        200
+    );
+    server.shutdown().await.unwrap();
+}
+
+/// A webhook receiver that answers 500 to the first `failures` deliveries.
+async fn webhook_receiver(failures: usize) -> (String, Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>) {
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let log = received.clone();
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let log = log.clone();
+            async move {
+                let mut log = log.lock().unwrap();
+                log.push((headers, body.to_vec()));
+                if log.len() <= failures {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::NO_CONTENT
+                }
+            }
+        }),
+    );
+    let (url, _) = common::serve(router).await;
+    (format!("{url}/hook"), received)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_is_signed_and_retried_until_delivered() {
+    let target = demo_target("none").await;
+    let secret = "hook-secret";
+    let server = Server::start(ServeConfig {
+        webhook_secret: Some(secret.into()),
+        webhook_attempts: 3,
+        ..config("webhook")
+    })
+    .await
+    .unwrap();
+    let api = Api::new(server.url(), None);
+    let id = api.upload_file(HELLO, "hello").await;
+    let (hook, received) = webhook_receiver(1).await;
+    let run = api
+        .start_run(json!({
+            "scenario": id,
+            "options": {"iterations": 3, "env": {"TARGET_URL": target.url()}},
+            "webhook": hook,
+        }))
+        .await;
+    let done = api
+        .wait_for(&run, LONG, |r| r["webhook"]["delivered"] == true)
+        .await;
+    assert_eq!(done["webhook"]["attempts"], 2);
+    let received = received.lock().unwrap().clone();
+    assert_eq!(received.len(), 2, "one failure, then the delivery");
+    for (headers, body) in &received {
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(body);
+        let expected: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            headers["x-volley-signature-256"].to_str().unwrap(),
+            format!("sha256={expected}")
+        );
+        assert_eq!(headers["x-volley-event"], "run.ended");
+        assert_eq!(headers["x-volley-run"].to_str().unwrap(), run);
+        let payload: Json = serde_json::from_slice(body).unwrap();
+        assert_eq!(payload["event"], "run.ended");
+        assert_eq!(payload["run"]["status"], "finished");
+        assert_eq!(payload["results"]["metrics"]["http_reqs"]["count"], 3.0);
+        assert_eq!(target.stats().total, 3);
+    }
+
+    // A receiver that never answers: every attempt is made and recorded.
+    let run = api
+        .start_run(json!({
+            "scenario": id,
+            "options": {"iterations": 1, "env": {"TARGET_URL": target.url()}},
+            "webhook": "http://127.0.0.1:9/hook",
+        }))
+        .await;
+    let failed = api
+        .wait_for(&run, LONG, |r| r["webhook"]["attempts"] == 3)
+        .await;
+    assert_eq!(failed["webhook"]["delivered"], false);
+    assert!(failed["webhook"]["last_error"].is_string());
+
+    server.shutdown().await.unwrap();
+    target.shutdown().await;
+}
+
+/// `volley serve` as a process; returns it and its base URL.
+fn spawn_server(data_dir: &Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_volley"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting volley serve");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("volley serve printed its address")
+            .unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_leaves_its_run_interrupted_with_its_data() {
+    let target = demo_target("none").await;
+    let dir = data_dir("restart");
+    let (mut child, url) = spawn_server(&dir);
+    let api = Api::new(url, None);
+    let id = api.upload_file(HELLO, "hello").await;
+    let env = json!({"TARGET_URL": target.url(), "SLEEP_MS": "5"});
+    let finished = api
+        .start_run(json!({"scenario": id, "options": {"iterations": 5, "env": env}}))
+        .await;
+    api.wait_for_status(&finished, "finished", LONG).await;
+    let finished_results = api
+        .get(&format!("/v1/runs/{finished}/results"))
+        .await
+        .json();
+
+    let long = api
+        .start_run(json!({"scenario": id, "options": {"vus": 2, "duration": "5m", "env": env}}))
+        .await;
+    let queued = api
+        .start_run(json!({"scenario": id, "options": {"iterations": 4, "env": env}}))
+        .await;
+    assert_eq!(api.run(&queued).await["status"], "queued");
+    loop {
+        let series = api.get(&format!("/v1/runs/{long}/timeseries")).await.json();
+        if series["points"].as_array().unwrap().len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let (mut child, url) = spawn_server(&dir);
+    let api = Api::new(url, None);
+    let run = api.run(&long).await;
+    assert_eq!(run["status"], "interrupted", "{run:#}");
+    assert!(run["error"].as_str().unwrap().contains("in flight"));
+    assert!(run["ended_at"].is_string());
+    let requests = run["progress"]["requests"].as_u64().unwrap();
+    assert!(requests > 0, "{run:#}");
+    let metrics = api.get(&format!("/v1/runs/{long}/metrics")).await.json();
+    assert_eq!(metrics["status"], "interrupted");
+    assert!(
+        metrics["metrics"]["http_reqs"]["values"]["count"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    let series = api.get(&format!("/v1/runs/{long}/timeseries")).await.json();
+    assert!(series["points"].as_array().unwrap().len() >= 2);
+    let results = api.get(&format!("/v1/runs/{long}/results")).await;
+    assert_eq!(
+        (results.status, results.code().as_str()),
+        (409, "no_results")
+    );
+
+    // Finished results are untouched; the queued run runs after the restart.
+    assert_eq!(api.run(&finished).await["status"], "finished");
+    assert_eq!(
+        api.get(&format!("/v1/runs/{finished}/results"))
+            .await
+            .json(),
+        finished_results
+    );
+    let resumed = api.wait_for_status(&queued, "finished", LONG).await;
+    assert!(resumed["started_at"].is_string());
+    let interrupted = api.get("/v1/runs?status=interrupted").await.json();
+    assert_eq!(interrupted["runs"].as_array().unwrap().len(), 1);
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+    target.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_shutdown_stops_runs_and_keeps_their_results() {
+    let target = demo_target("none").await;
+    let config = config("shutdown");
+    let dir = config.data_dir.clone();
+    let server = Server::start(config.clone()).await.unwrap();
+    let api = Api::new(server.url(), None);
+    let id = api.upload_file(HELLO, "hello").await;
+    let run = api
+        .start_run(
+            json!({"scenario": id, "options": {"vus": 2, "duration": "5m",
+            "env": {"TARGET_URL": target.url(), "SLEEP_MS": "5"}}}),
+        )
+        .await;
+    api.wait_for(&run, LONG, |r| {
+        r["progress"]["requests"].as_u64() > Some(10)
+    })
+    .await;
+    server.shutdown().await.unwrap();
+
+    let server = Server::start(config).await.unwrap();
+    let api = Api::new(server.url(), None);
+    let stopped = api.run(&run).await;
+    assert_eq!(stopped["status"], "interrupted", "{stopped:#}");
+    let results = api.get(&format!("/v1/runs/{run}/results")).await.json();
+    assert_eq!(
+        results["metrics"]["http_reqs"]["count"],
+        target.stats().total as f64
+    );
+    server.shutdown().await.unwrap();
+    target.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
