@@ -306,7 +306,22 @@ async fn every_bad_input_gets_its_status_and_code_and_stores_nothing() {
         (
             json!({"scenario": id, "options": "fast"}),
             "invalid_options",
-            "options",
+            "JSON object",
+        ),
+        (
+            json!({"scenario": id, "options": [1, 2]}),
+            "invalid_options",
+            "JSON object",
+        ),
+        (
+            json!({"scenario": id, "options": {"vus": 1e20}}),
+            "invalid_options",
+            "vus",
+        ),
+        (
+            json!({"scenario": id, "options": {"scenarios": {"a": {"executor": "externally-controlled", "duration": "1s"}}}}),
+            "invalid_options",
+            "maxVUs",
         ),
         (
             json!({"scenario": id, "webhook": "ftp://example.test/hook"}),
@@ -487,6 +502,30 @@ async fn the_webhook_is_signed_and_retried_until_delivered() {
         .await;
     assert_eq!(failed["webhook"]["delivered"], false);
     assert!(failed["webhook"]["last_error"].is_string());
+
+    // An https webhook is sent over TLS: the receiver sees a TLS handshake.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let first_byte = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut byte = [0u8; 1];
+        tokio::io::AsyncReadExt::read_exact(&mut socket, &mut byte)
+            .await
+            .unwrap();
+        byte[0]
+    });
+    let run = api
+        .start_run(json!({
+            "scenario": id,
+            "options": {"iterations": 1, "env": {"TARGET_URL": target.url()}},
+            "webhook": format!("https://127.0.0.1:{port}/hook"),
+        }))
+        .await;
+    assert_eq!(first_byte.await.unwrap(), 0x16, "a TLS handshake record");
+    let failed = api
+        .wait_for(&run, LONG, |r| r["webhook"]["attempts"] == 3)
+        .await;
+    assert_eq!(failed["webhook"]["delivered"], false);
 
     server.shutdown().await.unwrap();
     target.shutdown().await;

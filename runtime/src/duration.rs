@@ -47,8 +47,20 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     seconds_to_duration(total, text)
 }
 
+/// The longest duration accepted (a year): longer ones are surely mistakes,
+/// and deadlines computed from them must not overflow the clock.
+pub const MAX: Duration = Duration::from_secs(365 * 24 * 3600);
+
 fn seconds_to_duration(seconds: f64, text: &str) -> Result<Duration, String> {
-    Duration::try_from_secs_f64(seconds).map_err(|_| format!("invalid duration {text:?}"))
+    let duration =
+        Duration::try_from_secs_f64(seconds).map_err(|_| format!("invalid duration {text:?}"))?;
+    if duration > MAX {
+        return Err(format!(
+            "invalid duration {text:?}: longer than the limit of {}",
+            format(MAX)
+        ));
+    }
+    Ok(duration)
 }
 
 /// Formats a duration the way k6 prints one: `1m30s`, `500ms`, `2h0m0s`.
@@ -125,7 +137,7 @@ mod tests {
         ] {
             assert_eq!(parse(text), Ok(Duration::from_millis(ms)), "{text}");
         }
-        for bad in ["", "s", "10x", "-1s", "1m30", "abc"] {
+        for bad in ["", "s", "10x", "-1s", "1m30", "abc", "8761h", "1e30"] {
             assert!(parse(bad).is_err(), "{bad} should fail");
         }
     }

@@ -178,6 +178,20 @@ impl Options {
         })
     }
 
+    /// Options from a JSON value (an API request's `options`), naming the bad
+    /// field on error.
+    pub fn from_value(value: Json) -> Result<Self, OptionsError> {
+        if !value.is_object() {
+            return Err(OptionsError(format!(
+                "options must be a JSON object, not {value}"
+            )));
+        }
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            OptionsError(format!("{path}: {}", e.into_inner()))
+        })
+    }
+
     /// These options with `higher` laid over them.
     pub fn merge(mut self, higher: Options) -> Options {
         let shortcut =

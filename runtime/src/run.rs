@@ -51,6 +51,9 @@ pub enum RunError {
     /// `setup` failed; no iteration ran.
     #[error("setup failed: {0}")]
     Setup(GuestFailure),
+    /// A bug in Volley ended the run.
+    #[error("the run ended on an internal error: {0}")]
+    Internal(String),
 }
 
 /// Why the running VUs could not be changed.
@@ -242,7 +245,10 @@ impl RunHandle {
     /// caller gets the report; later callers get `None`.
     pub async fn wait(&self) -> Option<Result<RunReport, RunError>> {
         let task = self.task.lock().await.take()?;
-        Some(task.await.expect("the run task panicked"))
+        Some(
+            task.await
+                .unwrap_or_else(|e| Err(RunError::Internal(e.to_string()))),
+        )
     }
 }
 

@@ -208,11 +208,9 @@ impl Runner {
         let invalid = |e: volley_runtime::options::OptionsError| {
             ApiError::bad_request("invalid_options", e.to_string())
         };
-        let defaults = Options::from_json(&info.default_options.to_string()).unwrap_or_default();
+        let defaults = Options::from_value(info.default_options.clone()).unwrap_or_default();
         let requested = match options {
-            Some(json) if !json.is_null() => {
-                Options::from_json(&json.to_string()).map_err(invalid)?
-            }
+            Some(json) if !json.is_null() => Options::from_value(json.clone()).map_err(invalid)?,
             _ => Options::default(),
         };
         defaults.merge(requested).plan().map_err(invalid)

@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use http_body_util::Full;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -24,7 +25,7 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How webhooks are sent.
 #[derive(Clone)]
 pub struct WebhookSender {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     secret: Option<Vec<u8>>,
     attempts: u32,
     first_backoff: Duration,
@@ -34,8 +35,13 @@ impl WebhookSender {
     /// A sender signing with `secret` (if any), trying `attempts` times, the
     /// pause doubling from `first_backoff`.
     pub fn new(secret: Option<String>, attempts: u32, first_backoff: Duration) -> Self {
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .build();
         Self {
-            client: Client::builder(TokioExecutor::new()).build_http(),
+            client: Client::builder(TokioExecutor::new()).build(connector),
             secret: secret.map(String::into_bytes),
             attempts: attempts.max(1),
             first_backoff,
@@ -116,16 +122,16 @@ impl WebhookSender {
     }
 }
 
-/// Checks a webhook URL: absolute `http://` with a host.
+/// Checks a webhook URL: absolute `http://` or `https://` (verified against
+/// the Mozilla root certificates) with a host.
 pub fn check_url(url: &str) -> Result<(), String> {
     let parsed: hyper::Uri = url
         .parse()
         .map_err(|e| format!("webhook {url:?} is not a URL: {e}"))?;
     match (parsed.scheme_str(), parsed.host()) {
-        (Some("http"), Some(_)) => Ok(()),
-        (Some("https"), _) => Err(format!(
-            "webhook {url:?}: https webhooks are not supported yet; use http (a relay on the same network, for example)"
+        (Some("http" | "https"), Some(_)) => Ok(()),
+        _ => Err(format!(
+            "webhook {url:?} must be an absolute http:// or https:// URL"
         )),
-        _ => Err(format!("webhook {url:?} must be an absolute http:// URL")),
     }
 }

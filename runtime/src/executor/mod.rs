@@ -129,7 +129,13 @@ impl ExecutorConfig {
     pub fn validate(&self) -> Result<(), String> {
         let vus = self.max_vus();
         if vus == 0 || vus > MAX_VUS {
-            return Err(format!("vus must be between 1 and {MAX_VUS}, not {vus}"));
+            let field = match self {
+                ExecutorConfig::ExternallyControlled { .. } => "maxVUs (default: vus)",
+                _ => "vus",
+            };
+            return Err(format!(
+                "{field} must be between 1 and {MAX_VUS}, not {vus}"
+            ));
         }
         if self.max_duration().is_zero() {
             return Err(match self {
