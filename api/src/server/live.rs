@@ -138,12 +138,19 @@ impl SeriesBuilder {
             _ => Trend::default(),
         };
         let window = latency.since(&self.previous_latency);
-        let span = (seconds - self.previous_seconds).max(1e-3);
+        // A run's last window may be a fraction of a second: it counts as a
+        // whole second, so a few requests do not show as a spike in rate.
+        let span = (seconds - self.previous_seconds).max(1.0);
         let now = snapshot.progress;
         let per_second = |now: u64, before: u64| now.saturating_sub(before) as f64 / span;
         let point = TimeseriesPoint {
             t: seconds,
             vus: now.vus,
+            requests: now.requests.saturating_sub(self.previous.requests),
+            failed_requests: now
+                .failed_requests
+                .saturating_sub(self.previous.failed_requests),
+            iterations: now.iterations.saturating_sub(self.previous.iterations),
             requests_per_second: per_second(now.requests, self.previous.requests),
             failed_requests_per_second: per_second(
                 now.failed_requests,

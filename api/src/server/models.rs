@@ -137,8 +137,8 @@ pub struct RunProgress {
     /// What the run is doing: `initializing`, `setup`, `running`, `stopping`,
     /// `teardown` or `done`.
     pub phase: String,
-    /// VUs instantiated so far while initializing.
-    pub vus_ready: u32,
+    /// VUs instantiated so far (while initializing; then all of them).
+    pub vus_ready: u64,
     /// VUs running an iteration loop now.
     pub vus: u64,
     /// VUs instantiated.
@@ -317,7 +317,14 @@ pub struct TimeseriesPoint {
     pub t: f64,
     /// VUs running at the end of the second.
     pub vus: u64,
-    /// Requests per second.
+    /// Requests that finished in this second.
+    pub requests: u64,
+    /// Requests that failed in this second.
+    pub failed_requests: u64,
+    /// Iterations that finished in this second.
+    pub iterations: u64,
+    /// Requests per second (the last, partial second of a run counts as a
+    /// whole one).
     pub requests_per_second: f64,
     /// Failed requests per second.
     pub failed_requests_per_second: f64,

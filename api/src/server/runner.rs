@@ -599,12 +599,12 @@ impl RunEnd {
 fn progress_of(handle: &RunHandle) -> RunProgress {
     let progress = handle.progress();
     let (phase, vus_ready) = match handle.phase() {
-        Phase::Initializing { ready, .. } => ("initializing", ready),
-        Phase::Setup => ("setup", 0),
-        Phase::Running => ("running", 0),
-        Phase::Stopping => ("stopping", 0),
-        Phase::Teardown => ("teardown", 0),
-        Phase::Done => ("done", 0),
+        Phase::Initializing { ready, .. } => ("initializing", u64::from(ready)),
+        Phase::Setup => ("setup", progress.vus_max),
+        Phase::Running => ("running", progress.vus_max),
+        Phase::Stopping => ("stopping", progress.vus_max),
+        Phase::Teardown => ("teardown", progress.vus_max),
+        Phase::Done => ("done", progress.vus_max),
     };
     RunProgress {
         phase: phase.into(),
