@@ -11,7 +11,7 @@ use common::api_client::Api;
 use common::demo_target;
 use serde_json::json;
 use volley::server::{ServeConfig, Server};
-use volley_example_artifacts::{CONCERT_BOOKING, HELLO};
+use volley_example_artifacts::{CONCERT_BOOKING, FAULTY, HELLO};
 
 /// A fresh, empty data directory.
 fn data_dir(name: &str) -> PathBuf {
@@ -407,4 +407,90 @@ async fn the_readme_curl_walkthrough_runs_as_written() {
 
     server.shutdown().await.unwrap();
     target.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thresholds_judge_runs_live_and_at_the_end() {
+    let target = demo_target("none").await;
+    let (server, api) = start(ServeConfig {
+        max_concurrent_runs: 2,
+        ..config("thresholds")
+    })
+    .await;
+    let id = api.upload_file(HELLO, "hello").await;
+    let env = json!({"TARGET_URL": target.url(), "SLEEP_MS": "10"});
+
+    // A failed threshold: the run finishes, and says it did not pass.
+    let failing = api
+        .start_run(
+            json!({"scenario": id, "options": {"iterations": 5, "env": env,
+            "thresholds": {"http_reqs": ["count>1000"], "http_req_duration": ["p(99)<10000"]}}}),
+        )
+        .await;
+    let run = api.wait_for_status(&failing, "finished", LONG).await;
+    assert_eq!(run["thresholds_passed"], false);
+    let verdicts = run["thresholds"].as_array().unwrap();
+    let by_metric = |m: &str| verdicts.iter().find(|t| t["metric"] == m).unwrap().clone();
+    assert_eq!(by_metric("http_reqs")["ok"], false);
+    assert_eq!(by_metric("http_reqs")["value"], 5.0);
+    assert_eq!(by_metric("http_req_duration")["ok"], true);
+    let results = api.get(&format!("/v1/runs/{failing}/results")).await.json();
+    assert_eq!(results["thresholds_passed"], false);
+    assert_eq!(
+        results["metrics"]["http_reqs"]["thresholds"]["count>1000"],
+        true
+    );
+
+    // abortOnFail: a failing threshold stops the run early; live verdicts show it.
+    let aborting = api
+        .start_run(
+            json!({"scenario": id, "options": {"vus": 2, "duration": "5m", "env": env,
+            "thresholds": {"iterations": [{"threshold": "count<20", "abortOnFail": true}]}}}),
+        )
+        .await;
+    let run = api.wait_for_status(&aborting, "aborted", LONG).await;
+    assert_eq!(run["abort_reason"], "threshold");
+    assert_eq!(run["thresholds_passed"], false);
+    assert_eq!(run["thresholds"][0]["abort_on_fail"], true);
+    let logs = api.get(&format!("/v1/runs/{aborting}/logs")).await.json();
+    assert!(
+        logs["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["message"].as_str().unwrap().contains("abortOnFail")),
+        "{logs:#}"
+    );
+    server.shutdown().await.unwrap();
+    target.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_log_keeps_what_the_scenario_and_volley_said() {
+    let (server, api) = start(config("logs")).await;
+    let id = api.upload_file(FAULTY, "faulty").await;
+    let run = api
+        .start_run(json!({"scenario": id, "options": {"scenarios": {"t": {
+            "executor": "per-vu-iterations", "vus": 1, "iterations": 2, "exec": "trap"}}}}))
+        .await;
+    api.wait_for_status(&run, "finished", LONG).await;
+    let logs = api.get(&format!("/v1/runs/{run}/logs")).await.json();
+    let messages: Vec<&str> = logs["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.contains("deliberate trap")),
+        "{messages:?}"
+    );
+    let results = api.get(&format!("/v1/runs/{run}/results")).await.json();
+    assert_eq!(results["volley"]["iteration_failures"]["trap"], 2);
+    let missing = api.get("/v1/runs/run_0/logs").await;
+    assert_eq!(
+        (missing.status, missing.code().as_str()),
+        (404, "run_not_found")
+    );
+    server.shutdown().await.unwrap();
 }

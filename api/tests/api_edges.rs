@@ -531,12 +531,15 @@ async fn the_webhook_is_signed_and_retried_until_delivered() {
     target.shutdown().await;
 }
 
-/// `volley serve` as a process; returns it and its base URL.
-fn spawn_server(data_dir: &Path) -> (Child, String) {
+/// What a server process wrote to stderr.
+type ServerLog = Arc<Mutex<Vec<String>>>;
+
+/// `volley serve` as a process; returns it, its base URL and its log.
+fn spawn_server(data_dir: &Path) -> (Child, String, ServerLog) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_volley"))
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
         .spawn()
         .expect("starting volley serve");
@@ -551,17 +554,29 @@ fn spawn_server(data_dir: &Path) -> (Child, String) {
         }
     };
     // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, url)
+    let log = ServerLog::default();
+    let kept = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            kept.lock().unwrap().push(line);
+        }
+    });
+    (child, url, log)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_leaves_its_run_interrupted_with_its_data() {
     let target = demo_target("none").await;
     let dir = data_dir("restart");
-    let (mut child, url) = spawn_server(&dir);
+    let (mut child, url, _) = spawn_server(&dir);
     let api = Api::new(url, None);
     let id = api.upload_file(HELLO, "hello").await;
+    let compiled: Vec<_> = std::fs::read_dir(dir.join("compiled"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(compiled.len(), 1, "{compiled:?}");
+    assert!(compiled[0].starts_with(&format!("{id}-")), "{compiled:?}");
     let env = json!({"TARGET_URL": target.url(), "SLEEP_MS": "5"});
     let finished = api
         .start_run(json!({"scenario": id, "options": {"iterations": 5, "env": env}}))
@@ -589,7 +604,7 @@ async fn a_killed_server_leaves_its_run_interrupted_with_its_data() {
     child.kill().unwrap();
     child.wait().unwrap();
 
-    let (mut child, url) = spawn_server(&dir);
+    let (mut child, url, log) = spawn_server(&dir);
     let api = Api::new(url, None);
     let run = api.run(&long).await;
     assert_eq!(run["status"], "interrupted", "{run:#}");
@@ -625,7 +640,27 @@ async fn a_killed_server_leaves_its_run_interrupted_with_its_data() {
     assert!(resumed["started_at"].is_string());
     let interrupted = api.get("/v1/runs?status=interrupted").await.json();
     assert_eq!(interrupted["runs"].as_array().unwrap().len(), 1);
+    // The restarted server ran the scenario from its precompiled code.
+    let log = log.lock().unwrap().join("\n");
+    assert!(log.contains("loaded its precompiled code"), "{log}");
+    assert!(!log.contains("compiled in"), "{log}");
 
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // Damaged precompiled code is refused and the scenario compiled again.
+    for entry in std::fs::read_dir(dir.join("compiled")).unwrap() {
+        std::fs::write(entry.unwrap().path(), b"garbage").unwrap();
+    }
+    let (mut child, url, log) = spawn_server(&dir);
+    let api = Api::new(url, None);
+    let run = api
+        .start_run(json!({"scenario": id, "options": {"iterations": 2, "env": env}}))
+        .await;
+    api.wait_for_status(&run, "finished", LONG).await;
+    let log = log.lock().unwrap().join("\n");
+    assert!(log.contains("not usable"), "{log}");
+    assert!(log.contains("compiled in"), "{log}");
     child.kill().unwrap();
     child.wait().unwrap();
     target.shutdown().await;

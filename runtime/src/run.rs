@@ -185,6 +185,12 @@ impl RunHandle {
         self.shared.started.elapsed()
     }
 
+    /// The run's newest log messages, and how many were dropped by rate limits.
+    pub fn log(&self) -> (Vec<LogEntry>, u64) {
+        let log = self.shared.context.log();
+        (log.entries(), log.dropped())
+    }
+
     /// The plan being run.
     pub fn plan(&self) -> &RunPlan {
         &self.shared.plan

@@ -193,6 +193,7 @@ fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(runs::stream_metrics))
         .routes(routes!(runs::run_timeseries))
         .routes(routes!(runs::run_results))
+        .routes(routes!(runs::run_logs))
 }
 
 /// The handlers outside `/v1` (no token needed).

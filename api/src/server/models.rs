@@ -382,6 +382,31 @@ pub struct CheckResult {
     pub fails: u64,
 }
 
+/// One message of a run's log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LogLine {
+    /// Milliseconds since the run started.
+    pub elapsed_ms: f64,
+    /// `debug`, `info`, `warn` or `error`.
+    pub level: String,
+    /// The VU that logged it (0 for Volley itself: failed iterations, replaced VUs, ...).
+    pub vu: u32,
+    /// The message.
+    pub message: String,
+}
+
+/// A run's log: the scenario's `log` calls and Volley's own notes about the
+/// run (the newest 1,000 messages).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunLogs {
+    /// The run.
+    pub run: String,
+    /// Oldest first.
+    pub entries: Vec<LogLine>,
+    /// Messages dropped because VUs logged faster than the rate limit.
+    pub dropped: u64,
+}
+
 /// What `GET /healthz` answers.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Health {

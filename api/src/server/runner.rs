@@ -15,8 +15,8 @@ use volley_runtime::thresholds::{self, ThresholdResult};
 use super::error::{ApiError, ApiResult};
 use super::live::{SeriesBuilder, SplitBy, metric_views};
 use super::models::{
-    AbortReason, CheckResult, MetricsSnapshot, RunInfo, RunProgress, RunRequest, RunResults,
-    RunStatus, ScenarioInfo, ThresholdState, WebhookPayload, WebhookState,
+    AbortReason, CheckResult, LogLine, MetricsSnapshot, RunInfo, RunLogs, RunProgress, RunRequest,
+    RunResults, RunStatus, ScenarioInfo, ThresholdState, WebhookPayload, WebhookState,
 };
 use super::now;
 use super::store::{RunEnd, Store};
@@ -182,9 +182,14 @@ impl Runner {
             .scenario_bytes(id)
             .map_err(|e| format!("cannot read the scenario's bytes: {e}"))?;
         let key = self.engine.compatibility_key();
+        let started = std::time::Instant::now();
         if let Some(code) = self.store.compiled(id, &key) {
             match Scenario::from_precompiled(&self.engine, &bytes, &code) {
                 Ok(scenario) => {
+                    tracing::info!(
+                        "scenario {id}: loaded its precompiled code in {:.1} ms",
+                        started.elapsed().as_secs_f64() * 1000.0
+                    );
                     self.compiled
                         .lock()
                         .expect("poisoned")
@@ -199,6 +204,10 @@ impl Runner {
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
+        tracing::info!(
+            "scenario {id}: compiled in {:.1} ms",
+            started.elapsed().as_secs_f64() * 1000.0
+        );
         self.cache_compiled(&scenario);
         Ok(scenario)
     }
@@ -330,6 +339,7 @@ impl Runner {
     async fn record(&self, id: &str, handle: &RunHandle, plan: &RunPlan) {
         let mut series = SeriesBuilder::default();
         let mut second = 0u32;
+        let mut logged = (0, 0, 0.0);
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
         ticker.tick().await;
         loop {
@@ -356,6 +366,19 @@ impl Runner {
                     tracing::error!("cannot record run {id}: {e}");
                 }
                 second += 1;
+            }
+            let logs = logs_of(id, handle);
+            let mark = (
+                logs.entries.len(),
+                logs.dropped,
+                logs.entries.last().map_or(0.0, |e| e.elapsed_ms),
+            );
+            if mark != logged {
+                logged = mark;
+                let json = serde_json::to_string(&logs).expect("logs serialize");
+                if let Err(e) = self.store.set_logs(id, &json) {
+                    tracing::error!("cannot record the log of run {id}: {e}");
+                }
             }
             if ended {
                 return;
@@ -545,6 +568,21 @@ impl Runner {
         })
     }
 
+    /// The log of run `id`: live while it executes, as recorded after.
+    pub fn logs(&self, id: &str) -> ApiResult<RunLogs> {
+        self.run(id)?.ok_or_else(|| run_not_found(id))?;
+        if let Some(handle) = self.active(id).and_then(|a| a.handle.get().cloned()) {
+            return Ok(logs_of(id, &handle));
+        }
+        match self.store.run_logs(id)? {
+            Some(json) => serde_json::from_str(&json).map_err(ApiError::internal),
+            None => Ok(RunLogs {
+                run: id.to_owned(),
+                ..RunLogs::default()
+            }),
+        }
+    }
+
     /// Stops every run for a server shutdown and waits up to `grace` for them
     /// to end (they are then recorded as `interrupted`, with their results).
     pub async fn shutdown(&self, grace: Duration) {
@@ -617,6 +655,23 @@ fn progress_of(handle: &RunHandle) -> RunProgress {
         failed_requests: progress.failed_requests,
         iterations: progress.iterations,
         failed_iterations: progress.failed_iterations,
+    }
+}
+
+fn logs_of(id: &str, handle: &RunHandle) -> RunLogs {
+    let (entries, dropped) = handle.log();
+    RunLogs {
+        run: id.to_owned(),
+        entries: entries
+            .into_iter()
+            .map(|e| LogLine {
+                elapsed_ms: e.elapsed.as_secs_f64() * 1000.0,
+                level: e.level.to_owned(),
+                vu: e.vu,
+                message: e.message,
+            })
+            .collect(),
+        dropped,
     }
 }
 

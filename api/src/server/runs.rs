@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::models::{
-    MetricsQuery, MetricsSnapshot, RunInfo, RunList, RunListQuery, RunPatch, RunRequest,
+    MetricsQuery, MetricsSnapshot, RunInfo, RunList, RunListQuery, RunLogs, RunPatch, RunRequest,
     RunResults, RunStatus, Timeseries,
 };
 use super::runner::run_not_found;
@@ -333,6 +333,27 @@ pub async fn run_timeseries(
         points: app.runner.store().timeseries(&id)?,
         run: id,
     }))
+}
+
+/// A run's log: the scenario's `log` messages and Volley's notes (failed
+/// iterations, replaced VUs, an `abortOnFail` stop), newest 1,000.
+#[utoipa::path(
+    get,
+    path = "/v1/runs/{id}/logs",
+    tag = "runs",
+    params(("id" = String, Path, description = "The run's id")),
+    responses(
+        (status = 200, description = "The log, oldest first.", body = RunLogs),
+        (status = 401, description = "`unauthorized`.", body = ErrorBody),
+        (status = 404, description = "`run_not_found`.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn run_logs(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RunLogs>> {
+    Ok(Json(app.runner.logs(&id)?))
 }
 
 /// A run's results: k6's summary export plus threshold verdicts and checks.

@@ -16,7 +16,8 @@ use super::models::{
 };
 
 /// Schema changes, applied in order; `PRAGMA user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE scenarios (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -51,7 +52,11 @@ CREATE TABLE timeseries (
     point TEXT NOT NULL,
     PRIMARY KEY (run_id, second)
 );
-"#];
+"#,
+    r#"
+ALTER TABLE runs ADD COLUMN logs TEXT;
+"#,
+];
 
 /// What the server stores.
 pub struct Store {
@@ -101,6 +106,18 @@ impl Store {
         let compiled = dir.join("compiled");
         for d in [dir, &blobs, &compiled] {
             std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
+        }
+        // Files half-written when a process died are of no use.
+        for d in [&blobs, &compiled] {
+            for entry in std::fs::read_dir(d)? {
+                let path = entry?.path();
+                if path
+                    .extension()
+                    .is_some_and(|e| e.to_string_lossy().starts_with("tmp-"))
+                {
+                    remove_if_present(&path)?;
+                }
+            }
         }
         let path = dir.join("volley.db");
         let mut db = Connection::open(&path)
@@ -416,6 +433,24 @@ impl Store {
                 params![id],
                 |row| row.get::<_, Option<String>>(0),
             )
+            .optional()?
+            .flatten())
+    }
+
+    /// Keeps the log (JSON) of run `id`.
+    pub fn set_logs(&self, id: &str, logs: &str) -> rusqlite::Result<()> {
+        self.db()
+            .execute("UPDATE runs SET logs = ?2 WHERE id = ?1", params![id, logs])?;
+        Ok(())
+    }
+
+    /// The stored log (JSON) of run `id`, if any.
+    pub fn run_logs(&self, id: &str) -> rusqlite::Result<Option<String>> {
+        Ok(self
+            .db()
+            .query_row("SELECT logs FROM runs WHERE id = ?1", params![id], |row| {
+                row.get::<_, Option<String>>(0)
+            })
             .optional()?
             .flatten())
     }
