@@ -685,17 +685,39 @@ async fn a_graceful_shutdown_stops_runs_and_keeps_their_results() {
         r["progress"]["requests"].as_u64() > Some(10)
     })
     .await;
-    server.shutdown().await.unwrap();
+    let queued = api
+        .start_run(json!({"scenario": id, "options": {"iterations": 3,
+            "env": {"TARGET_URL": target.url()}}}))
+        .await;
+    assert_eq!(api.run(&queued).await["status"], "queued");
+    // A second server on the same data directory is refused.
+    let second = Server::start(config.clone()).await.err().unwrap();
+    assert!(second.to_string().contains("in use"), "{second}");
+
+    // Shutting down ends open metric streams and starts nothing from the queue.
+    let (watcher, path) = (api.clone(), format!("/v1/runs/{queued}/metrics/stream"));
+    let stream = tokio::spawn(async move { watcher.events(&path).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::timeout(LONG, server.shutdown())
+        .await
+        .expect("the shutdown ends")
+        .unwrap();
+    let events = stream.await.unwrap();
+    assert!(
+        events.iter().all(|(name, _)| name == "snapshot"),
+        "{events:?}"
+    );
+    let counted = target.stats().total;
 
     let server = Server::start(config).await.unwrap();
     let api = Api::new(server.url(), None);
     let stopped = api.run(&run).await;
     assert_eq!(stopped["status"], "interrupted", "{stopped:#}");
     let results = api.get(&format!("/v1/runs/{run}/results")).await.json();
-    assert_eq!(
-        results["metrics"]["http_reqs"]["count"],
-        target.stats().total as f64
-    );
+    assert_eq!(results["metrics"]["http_reqs"]["count"], counted as f64);
+    // The queued run waited through the restart, and runs now.
+    api.wait_for_status(&queued, "finished", LONG).await;
+    assert_eq!(target.stats().total, counted + 3);
     server.shutdown().await.unwrap();
     target.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);

@@ -288,6 +288,7 @@ impl Server {
     /// Opens the store, marks runs left in flight as `interrupted`, resumes the
     /// queue and starts listening.
     pub async fn start(config: ServeConfig) -> anyhow::Result<Self> {
+        let lock = store::lock_data_dir(&config.data_dir)?;
         let (store, interrupted) = store::Store::open(&config.data_dir, &now())?;
         if interrupted > 0 {
             tracing::warn!(
@@ -318,13 +319,15 @@ impl Server {
         let shutdown = CancellationToken::new();
         let stopping = shutdown.clone();
         let task = tokio::spawn(async move {
-            axum::serve(listener, app(state))
+            let served = axum::serve(listener, app(state))
                 .with_graceful_shutdown(async move {
                     stopping.cancelled().await;
                     runner.shutdown(grace).await;
                 })
                 .await
-                .context("the server failed")
+                .context("the server failed");
+            drop(lock);
+            served
         });
         Ok(Self {
             addr,
@@ -347,12 +350,6 @@ impl Server {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         self.shutdown.cancel();
         self.task.await.context("the server task panicked")?
-    }
-
-    /// Stops serving at once, as a killed process would: runs in flight are
-    /// not recorded as ended (the next start marks them `interrupted`).
-    pub fn abort(self) {
-        self.task.abort();
     }
 
     /// Serves until Ctrl-C or SIGTERM, then shuts down gracefully.

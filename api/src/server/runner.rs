@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
 use volley_runtime::engine::{VolleyEngine, VuLimits};
 use volley_runtime::options::{Options, RunPlan};
 use volley_runtime::run::{self, Phase, RunHandle, RunReport};
@@ -52,6 +53,9 @@ pub struct Runner {
     compiled: Mutex<HashMap<String, Scenario>>,
     schedule: Mutex<()>,
     webhooks: WebhookSender,
+    /// Cancelled when the server shuts down: no run starts any more, and
+    /// metric streams end.
+    closing: CancellationToken,
 }
 
 /// Why a component was rejected, as an API error (422).
@@ -90,12 +94,23 @@ impl Runner {
             compiled: Mutex::new(HashMap::new()),
             schedule: Mutex::new(()),
             webhooks,
+            closing: CancellationToken::new(),
         }))
     }
 
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Resolves when the server starts shutting down.
+    pub async fn closing(&self) {
+        self.closing.cancelled().await;
+    }
+
+    /// Whether the server is shutting down.
+    pub fn is_closing(&self) -> bool {
+        self.closing.is_cancelled()
     }
 
     /// Runs executing now.
@@ -265,7 +280,7 @@ impl Runner {
     /// Starts queued runs while slots are free.
     pub fn pump(self: &Arc<Self>) {
         let _scheduling = self.schedule.lock().expect("poisoned");
-        while self.active_count() < self.max_active {
+        while self.active_count() < self.max_active && !self.closing.is_cancelled() {
             let next = match self.store.next_queued() {
                 Ok(Some(id)) => id,
                 Ok(None) => return,
@@ -466,10 +481,12 @@ impl Runner {
 
     /// The run `id`, with live figures while it executes.
     pub fn run(&self, id: &str) -> ApiResult<Option<RunInfo>> {
-        let Some(mut run) = self.store.run(id)? else {
-            return Ok(None);
-        };
-        if let Some(active) = self.active(id) {
+        Ok(self.store.run(id)?.map(|run| self.with_live_figures(run)))
+    }
+
+    /// `run` as stored, with its live figures if it executes now.
+    pub fn with_live_figures(&self, mut run: RunInfo) -> RunInfo {
+        if let Some(active) = self.active(&run.id) {
             if let Some(handle) = active.handle.get() {
                 run.progress = Some(progress_of(handle));
             }
@@ -477,7 +494,7 @@ impl Runner {
                 run.status = RunStatus::Stopping;
             }
         }
-        Ok(Some(run))
+        run
     }
 
     /// Asks run `id` to stop. A queued run is aborted at once; a running one
@@ -586,6 +603,7 @@ impl Runner {
     /// Stops every run for a server shutdown and waits up to `grace` for them
     /// to end (they are then recorded as `interrupted`, with their results).
     pub async fn shutdown(&self, grace: Duration) {
+        self.closing.cancel();
         let active: Vec<_> = self
             .active
             .lock()

@@ -135,8 +135,8 @@ pub async fn list_runs(
             .runs(params.status, params.scenario.as_deref(), limit, cursor)?;
     let runs = runs
         .into_iter()
-        .map(|run| Ok(app.runner.run(&run.id)?.unwrap_or(run)))
-        .collect::<ApiResult<_>>()?;
+        .map(|run| app.runner.with_live_figures(run))
+        .collect();
     Ok(Json(RunList {
         runs,
         next_cursor: next.map(|n| n.to_string()),
@@ -256,6 +256,7 @@ pub async fn run_metrics(
 /// One `snapshot` event per second (data: the same JSON as
 /// `GET /v1/runs/{id}/metrics`) until the run ends, then an `end` event
 /// (data: the run, as `GET /v1/runs/{id}` shows it) and the stream closes.
+/// A server shutting down closes the stream without an `end` event.
 #[utoipa::path(
     get,
     path = "/v1/runs/{id}/metrics/stream",
@@ -285,7 +286,13 @@ pub async fn stream_metrics(
         let (app, id, by) = (app.clone(), id.clone(), by.clone());
         async move {
             if wait? {
-                tokio::time::sleep(interval).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(interval) => {}
+                    _ = app.runner.closing() => {}
+                }
+            }
+            if app.runner.is_closing() {
+                return None;
             }
             let run = app.runner.run(&id).ok()??;
             let snapshot = app.runner.metrics(&id, by.as_deref()).ok()?;
