@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use volley_runtime::scenario::ScenarioError;
 
 /// The body of every error response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -93,6 +94,21 @@ impl IntoResponse for ApiError {
             );
         }
         response
+    }
+}
+
+/// A component that is not a valid scenario: 422, with a code per reason.
+impl From<ScenarioError> for ApiError {
+    fn from(error: ScenarioError) -> Self {
+        let code = match error {
+            ScenarioError::NotWasm => "not_wasm",
+            ScenarioError::CoreModule => "core_module",
+            ScenarioError::UnknownBinary(_) => "unknown_binary",
+            ScenarioError::Invalid(_) => "invalid_component",
+            ScenarioError::UnsupportedImport(_) => "unsupported_import",
+            ScenarioError::NotAScenario(_) => "not_a_scenario",
+        };
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, error.to_string())
     }
 }
 

@@ -4,16 +4,18 @@
 //!
 //! One module per idea: `error` (the JSON error every failure becomes),
 //! `models` (request and response bodies), `store` (SQLite and blobs),
-//! `runner` (queue and runs in flight), `live` (metric views and the time
-//! series), `webhook`, and the handlers of each resource (`scenarios`, `runs`).
+//! `catalog` (validated scenarios and their compiled code), `runner` (queue
+//! and runs in flight), `views` (what the API shows of a run), `webhook`, and
+//! the handlers of each resource (`scenarios`, `runs`).
 
+mod catalog;
 mod error;
-mod live;
 mod models;
 mod runner;
 mod runs;
 mod scenarios;
 mod store;
+mod views;
 mod webhook;
 
 use std::net::SocketAddr;
@@ -32,7 +34,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use volley_runtime::engine::VuLimits;
+use volley_runtime::engine::{VolleyEngine, VuLimits};
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use models::*;
@@ -92,6 +94,7 @@ impl Default for ServeConfig {
 #[derive(Clone)]
 pub struct AppState {
     config: Arc<ServeConfig>,
+    catalog: Arc<catalog::Catalog>,
     runner: Arc<runner::Runner>,
 }
 
@@ -300,12 +303,17 @@ impl Server {
             config.webhook_attempts,
             config.webhook_backoff,
         );
+        let store = Arc::new(store);
+        let engine =
+            VolleyEngine::new(2, config.vu_limits).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        let catalog = Arc::new(catalog::Catalog::new(store.clone(), engine));
         let runner = runner::Runner::new(
-            Arc::new(store),
+            store,
+            catalog.clone(),
             config.vu_limits,
             config.max_concurrent_runs,
             webhooks,
-        )?;
+        );
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.addr))?;
@@ -313,6 +321,7 @@ impl Server {
         let grace = config.shutdown_grace;
         let state = AppState {
             config: Arc::new(config),
+            catalog,
             runner: runner.clone(),
         };
         runner.pump();

@@ -7,20 +7,23 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
-use volley_runtime::engine::{VolleyEngine, VuLimits};
+use volley_runtime::engine::VuLimits;
 use volley_runtime::options::{Options, RunPlan};
-use volley_runtime::run::{self, Phase, RunHandle, RunReport};
-use volley_runtime::scenario::{Scenario, ScenarioError};
-use volley_runtime::thresholds::{self, ThresholdResult};
+use volley_runtime::run::{self, RunHandle, RunReport};
+use volley_runtime::scenario::Scenario;
+use volley_runtime::thresholds;
 
+use super::catalog::{Catalog, scenario_not_found};
 use super::error::{ApiError, ApiResult};
-use super::live::{SeriesBuilder, SplitBy, metric_views};
 use super::models::{
-    AbortReason, CheckResult, LogLine, MetricsSnapshot, RunInfo, RunLogs, RunProgress, RunRequest,
-    RunResults, RunStatus, ScenarioInfo, ThresholdState, WebhookPayload, WebhookState,
+    AbortReason, MetricsSnapshot, RunInfo, RunLogs, RunRequest, RunResults, RunStatus,
+    ScenarioInfo, WebhookPayload, WebhookState,
 };
 use super::now;
 use super::store::{RunEnd, Store};
+use super::views::{
+    SeriesBuilder, SplitBy, logs_of, metric_views, progress_of, results_of, threshold_states,
+};
 use super::webhook::{self, WebhookSender};
 
 /// A run being executed.
@@ -30,8 +33,6 @@ struct ActiveRun {
     stop_requested: AtomicBool,
     /// Set when the server shuts down: the run ends as `interrupted`.
     shutting_down: AtomicBool,
-    /// When the run's plan could be made.
-    plan: OnceLock<RunPlan>,
 }
 
 impl ActiveRun {
@@ -46,11 +47,10 @@ impl ActiveRun {
 /// Starts, tracks and records runs.
 pub struct Runner {
     store: Arc<Store>,
-    engine: VolleyEngine,
+    catalog: Arc<Catalog>,
     limits: VuLimits,
     max_active: usize,
     active: Mutex<HashMap<String, Arc<ActiveRun>>>,
-    compiled: Mutex<HashMap<String, Scenario>>,
     schedule: Mutex<()>,
     webhooks: WebhookSender,
     /// Cancelled when the server shuts down: no run starts any more, and
@@ -58,44 +58,26 @@ pub struct Runner {
     closing: CancellationToken,
 }
 
-/// Why a component was rejected, as an API error (422).
-pub fn scenario_error(error: &ScenarioError) -> ApiError {
-    let code = match error {
-        ScenarioError::NotWasm => "not_wasm",
-        ScenarioError::CoreModule => "core_module",
-        ScenarioError::UnknownBinary(_) => "unknown_binary",
-        ScenarioError::Invalid(_) => "invalid_component",
-        ScenarioError::UnsupportedImport(_) => "unsupported_import",
-        ScenarioError::NotAScenario(_) => "not_a_scenario",
-    };
-    ApiError::new(
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-        code,
-        error.to_string(),
-    )
-}
-
 impl Runner {
-    /// A runner storing in `store`, running at most `max_active` runs at once,
-    /// each VU with `limits`.
+    /// A runner storing in `store`, taking scenarios from `catalog`, running
+    /// at most `max_active` runs at once, each VU with `limits`.
     pub fn new(
         store: Arc<Store>,
+        catalog: Arc<Catalog>,
         limits: VuLimits,
         max_active: usize,
         webhooks: WebhookSender,
-    ) -> anyhow::Result<Arc<Self>> {
-        let engine = VolleyEngine::new(2, limits).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-        Ok(Arc::new(Self {
+    ) -> Arc<Self> {
+        Arc::new(Self {
             store,
-            engine,
+            catalog,
             limits,
             max_active: max_active.max(1),
             active: Mutex::new(HashMap::new()),
-            compiled: Mutex::new(HashMap::new()),
             schedule: Mutex::new(()),
             webhooks,
             closing: CancellationToken::new(),
-        }))
+        })
     }
 
     /// The store.
@@ -122,111 +104,6 @@ impl Runner {
         self.active.lock().expect("poisoned").get(id).cloned()
     }
 
-    /// Validates and stores a component. Returns its metadata and whether it
-    /// was new.
-    pub async fn add_scenario(
-        &self,
-        bytes: Vec<u8>,
-        name: String,
-    ) -> ApiResult<(ScenarioInfo, bool)> {
-        volley_runtime::scenario::check_header(&bytes).map_err(|e| scenario_error(&e))?;
-        let id = volley_runtime::scenario::sha256_hex(&bytes);
-        if let Some(existing) = self.store.scenario(&id)? {
-            return Ok((existing, false));
-        }
-        let engine = self.engine.clone();
-        let bytes = Arc::new(bytes);
-        let compiling = bytes.clone();
-        let scenario = tokio::task::spawn_blocking(move || Scenario::compile(&engine, &compiling))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(|e| scenario_error(&e))?;
-        let options = run::scenario_options(&scenario).await.map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_options_export",
-                e,
-            )
-        })?;
-        let info = ScenarioInfo {
-            id: id.clone(),
-            name,
-            size: bytes.len() as u64,
-            created_at: now(),
-            exports: scenario.exports().to_vec(),
-            imports: scenario.imports().to_vec(),
-            default_options: serde_json::to_value(&options).map_err(ApiError::internal)?,
-        };
-        self.store
-            .insert_scenario(&info, &bytes)
-            .map_err(ApiError::internal)?;
-        self.cache_compiled(&scenario);
-        Ok((info, true))
-    }
-
-    /// Keeps a compiled scenario in memory and its code on disk.
-    fn cache_compiled(&self, scenario: &Scenario) {
-        let key = self.engine.compatibility_key();
-        match scenario.precompiled() {
-            Ok(code) => {
-                if let Err(e) = self.store.put_compiled(scenario.sha256(), &key, &code) {
-                    tracing::warn!("could not cache the compiled scenario: {e:#}");
-                }
-            }
-            Err(e) => tracing::warn!("could not serialize the compiled scenario: {e}"),
-        }
-        self.compiled
-            .lock()
-            .expect("poisoned")
-            .insert(scenario.sha256().to_owned(), scenario.clone());
-    }
-
-    /// Forgets a deleted scenario's compiled form.
-    pub fn forget_scenario(&self, id: &str) {
-        self.compiled.lock().expect("poisoned").remove(id);
-    }
-
-    /// The compiled scenario `id`: from memory, else from the precompiled
-    /// cache on disk, else compiled again (and cached).
-    async fn scenario(&self, id: &str) -> Result<Scenario, String> {
-        if let Some(scenario) = self.compiled.lock().expect("poisoned").get(id) {
-            return Ok(scenario.clone());
-        }
-        let bytes = self
-            .store
-            .scenario_bytes(id)
-            .map_err(|e| format!("cannot read the scenario's bytes: {e}"))?;
-        let key = self.engine.compatibility_key();
-        let started = std::time::Instant::now();
-        if let Some(code) = self.store.compiled(id, &key) {
-            match Scenario::from_precompiled(&self.engine, &bytes, &code) {
-                Ok(scenario) => {
-                    tracing::info!(
-                        "scenario {id}: loaded its precompiled code in {:.1} ms",
-                        started.elapsed().as_secs_f64() * 1000.0
-                    );
-                    self.compiled
-                        .lock()
-                        .expect("poisoned")
-                        .insert(id.to_owned(), scenario.clone());
-                    return Ok(scenario);
-                }
-                Err(e) => tracing::warn!("precompiled code of {id} not usable ({e}); compiling"),
-            }
-        }
-        let engine = self.engine.clone();
-        let scenario = tokio::task::spawn_blocking(move || Scenario::compile(&engine, &bytes))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
-        tracing::info!(
-            "scenario {id}: compiled in {:.1} ms",
-            started.elapsed().as_secs_f64() * 1000.0
-        );
-        self.cache_compiled(&scenario);
-        Ok(scenario)
-    }
-
     /// The run plan of `options` over scenario `info`'s own options.
     fn plan(info: &ScenarioInfo, options: Option<&serde_json::Value>) -> ApiResult<RunPlan> {
         let invalid = |e: volley_runtime::options::OptionsError| {
@@ -242,12 +119,10 @@ impl Runner {
 
     /// Queues a run (and starts it if a slot is free).
     pub async fn submit(self: &Arc<Self>, request: RunRequest) -> ApiResult<RunInfo> {
-        let info = self.store.scenario(&request.scenario)?.ok_or_else(|| {
-            ApiError::not_found(
-                "scenario_not_found",
-                format!("no scenario with id {:?}", request.scenario),
-            )
-        })?;
+        let info = self
+            .store
+            .scenario(&request.scenario)?
+            .ok_or_else(|| scenario_not_found(&request.scenario))?;
         Self::plan(&info, request.options.as_ref())?;
         if let Some(url) = &request.webhook {
             webhook::check_url(url).map_err(|e| ApiError::bad_request("invalid_webhook", e))?;
@@ -312,7 +187,6 @@ impl Runner {
         let end = match self.prepare(&run).await {
             Err(error) => RunEnd::failed(error),
             Ok((scenario, plan)) => {
-                let _ = active.plan.set(plan.clone());
                 if active.stop_requested.load(Ordering::SeqCst) {
                     RunEnd::aborted_before_start()
                 } else {
@@ -346,7 +220,7 @@ impl Runner {
             .map_err(|e| e.to_string())?
             .ok_or("the scenario was deleted")?;
         let plan = Self::plan(&info, Some(&run.options)).map_err(|e| e.message)?;
-        let scenario = self.scenario(&run.scenario).await?;
+        let scenario = self.catalog.compiled(&run.scenario).await?;
         Ok((scenario, plan))
     }
 
@@ -574,7 +448,7 @@ impl Runner {
                     None => Default::default(),
                 };
                 let seconds = run.progress.as_ref().map_or(0.0, |p| p.elapsed_seconds);
-                (seconds, super::live::narrow(stored, by))
+                (seconds, super::views::narrow(stored, by))
             }
         };
         Ok(MetricsSnapshot {
@@ -649,87 +523,5 @@ impl RunEnd {
             error: None,
             ..Self::failed(String::new())
         }
-    }
-}
-
-fn progress_of(handle: &RunHandle) -> RunProgress {
-    let progress = handle.progress();
-    let (phase, vus_ready) = match handle.phase() {
-        Phase::Initializing { ready, .. } => ("initializing", u64::from(ready)),
-        Phase::Setup => ("setup", progress.vus_max),
-        Phase::Running => ("running", progress.vus_max),
-        Phase::Stopping => ("stopping", progress.vus_max),
-        Phase::Teardown => ("teardown", progress.vus_max),
-        Phase::Done => ("done", progress.vus_max),
-    };
-    RunProgress {
-        phase: phase.into(),
-        vus_ready,
-        vus: progress.vus,
-        vus_max: progress.vus_max,
-        elapsed_seconds: handle.executing_for().as_secs_f64(),
-        planned_seconds: handle.plan().planned_duration().as_secs_f64(),
-        requests: progress.requests,
-        failed_requests: progress.failed_requests,
-        iterations: progress.iterations,
-        failed_iterations: progress.failed_iterations,
-    }
-}
-
-fn logs_of(id: &str, handle: &RunHandle) -> RunLogs {
-    let (entries, dropped) = handle.log();
-    RunLogs {
-        run: id.to_owned(),
-        entries: entries
-            .into_iter()
-            .map(|e| LogLine {
-                elapsed_ms: e.elapsed.as_secs_f64() * 1000.0,
-                level: e.level.to_owned(),
-                vu: e.vu,
-                message: e.message,
-            })
-            .collect(),
-        dropped,
-    }
-}
-
-fn threshold_states(results: &[ThresholdResult]) -> Vec<ThresholdState> {
-    results
-        .iter()
-        .map(|t| ThresholdState {
-            metric: t.metric.clone(),
-            threshold: t.threshold.clone(),
-            ok: t.ok,
-            value: t.value,
-            abort_on_fail: t.abort_on_fail,
-        })
-        .collect()
-}
-
-fn results_of(report: &RunReport, thresholds: Vec<ThresholdState>) -> RunResults {
-    let mut export = crate::export::export_json(report);
-    let mut take = |key: &str| {
-        export
-            .get_mut(key)
-            .map(serde_json::Value::take)
-            .unwrap_or_default()
-    };
-    RunResults {
-        root_group: take("root_group"),
-        metrics: take("metrics"),
-        state: take("state"),
-        volley: take("volley"),
-        thresholds_passed: report.thresholds_passed(),
-        thresholds,
-        checks: report
-            .summary
-            .checks
-            .iter()
-            .map(|c| CheckResult {
-                name: c.name.clone(),
-                passes: c.passes,
-                fails: c.fails,
-            })
-            .collect(),
     }
 }

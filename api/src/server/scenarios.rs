@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 
 use super::AppState;
+use super::catalog::scenario_not_found;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::models::{ScenarioInfo, ScenarioList, UploadQuery, WasmComponent};
 
@@ -81,7 +82,7 @@ pub async fn upload_scenario(
             "name must be 1 to 200 characters, without control characters",
         ));
     }
-    let (info, created) = app.runner.add_scenario(body.to_vec(), name).await?;
+    let (info, created) = app.catalog.add(body.to_vec(), name).await?;
     let mut headers = HeaderMap::new();
     let location = format!("/v1/scenarios/{}", info.id);
     headers.insert(
@@ -155,21 +156,6 @@ pub async fn delete_scenario(
     State(app): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let store = app.runner.store();
-    if store.scenario(&id)?.is_none() {
-        return Err(scenario_not_found(&id));
-    }
-    if store.scenario_in_use(&id)? {
-        return Err(ApiError::conflict(
-            "scenario_in_use",
-            format!("scenario {id} is used by a queued or running run; stop it first"),
-        ));
-    }
-    store.delete_scenario(&id).map_err(ApiError::internal)?;
-    app.runner.forget_scenario(&id);
+    app.catalog.delete(&id)?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-fn scenario_not_found(id: &str) -> ApiError {
-    ApiError::not_found("scenario_not_found", format!("no scenario with id {id:?}"))
 }

@@ -1,11 +1,17 @@
-//! Views of a run's metrics for the API: a snapshot as statistics per metric
-//! (optionally split by a tag), and one second of the time series.
+//! What the API shows of a run, made from the runtime's types: its progress,
+//! threshold verdicts, metrics as statistics (optionally split by a tag), one
+//! second of its time series, its log and its results.
 
 use std::collections::BTreeMap;
 
 use volley_runtime::metrics::{MetricSummary, Progress, Snapshot, TagSet, Trend, Value};
+use volley_runtime::run::{Phase, RunHandle, RunReport};
+use volley_runtime::thresholds::ThresholdResult;
 
-use super::models::{LatencyWindow, MetricView, TimeseriesPoint};
+use super::models::{
+    CheckResult, LatencyWindow, LogLine, MetricView, RunLogs, RunProgress, RunResults,
+    ThresholdState, TimeseriesPoint,
+};
 
 /// Most values of one tag kept per metric when splitting by that tag (a tag
 /// such as `url` can take a value per request).
@@ -175,5 +181,91 @@ impl SeriesBuilder {
         self.previous_latency = latency;
         self.previous_seconds = seconds;
         point
+    }
+}
+
+/// The headline figures of a run now.
+pub fn progress_of(handle: &RunHandle) -> RunProgress {
+    let progress = handle.progress();
+    let (phase, vus_ready) = match handle.phase() {
+        Phase::Initializing { ready, .. } => ("initializing", u64::from(ready)),
+        Phase::Setup => ("setup", progress.vus_max),
+        Phase::Running => ("running", progress.vus_max),
+        Phase::Stopping => ("stopping", progress.vus_max),
+        Phase::Teardown => ("teardown", progress.vus_max),
+        Phase::Done => ("done", progress.vus_max),
+    };
+    RunProgress {
+        phase: phase.into(),
+        vus_ready,
+        vus: progress.vus,
+        vus_max: progress.vus_max,
+        elapsed_seconds: handle.executing_for().as_secs_f64(),
+        planned_seconds: handle.plan().planned_duration().as_secs_f64(),
+        requests: progress.requests,
+        failed_requests: progress.failed_requests,
+        iterations: progress.iterations,
+        failed_iterations: progress.failed_iterations,
+    }
+}
+
+/// The run's log now.
+pub fn logs_of(id: &str, handle: &RunHandle) -> RunLogs {
+    let (entries, dropped) = handle.log();
+    RunLogs {
+        run: id.to_owned(),
+        entries: entries
+            .into_iter()
+            .map(|e| LogLine {
+                elapsed_ms: e.elapsed.as_secs_f64() * 1000.0,
+                level: e.level.to_owned(),
+                vu: e.vu,
+                message: e.message,
+            })
+            .collect(),
+        dropped,
+    }
+}
+
+/// The threshold verdicts as the API shows them.
+pub fn threshold_states(results: &[ThresholdResult]) -> Vec<ThresholdState> {
+    results
+        .iter()
+        .map(|t| ThresholdState {
+            metric: t.metric.clone(),
+            threshold: t.threshold.clone(),
+            ok: t.ok,
+            value: t.value,
+            abort_on_fail: t.abort_on_fail,
+        })
+        .collect()
+}
+
+/// A finished run's results: the summary export plus the verdicts and checks.
+pub fn results_of(report: &RunReport, thresholds: Vec<ThresholdState>) -> RunResults {
+    let mut export = crate::export::export_json(report);
+    let mut take = |key: &str| {
+        export
+            .get_mut(key)
+            .map(serde_json::Value::take)
+            .unwrap_or_default()
+    };
+    RunResults {
+        root_group: take("root_group"),
+        metrics: take("metrics"),
+        state: take("state"),
+        volley: take("volley"),
+        thresholds_passed: report.thresholds_passed(),
+        thresholds,
+        checks: report
+            .summary
+            .checks
+            .iter()
+            .map(|c| CheckResult {
+                name: c.name.clone(),
+                passes: c.passes,
+                fails: c.fails,
+            })
+            .collect(),
     }
 }
