@@ -527,6 +527,28 @@ async fn the_webhook_is_signed_and_retried_until_delivered() {
         .await;
     assert_eq!(failed["webhook"]["delivered"], false);
 
+    // A queued run that is stopped never runs, and its webhook says so.
+    let busy = api
+        .start_run(
+            json!({"scenario": id, "options": {"vus": 1, "duration": "5m",
+            "env": {"TARGET_URL": target.url(), "SLEEP_MS": "20"}}}),
+        )
+        .await;
+    let (hook, received) = webhook_receiver(0).await;
+    let queued = api
+        .start_run(json!({"scenario": id, "options": {"iterations": 1}, "webhook": hook}))
+        .await;
+    assert_eq!(api.run(&queued).await["status"], "queued");
+    api.post_json(&format!("/v1/runs/{queued}/stop"), &json!({}))
+        .await;
+    api.wait_for(&queued, LONG, |r| r["webhook"]["delivered"] == true)
+        .await;
+    let payload: Json = serde_json::from_slice(&received.lock().unwrap()[0].1).unwrap();
+    assert_eq!(payload["run"]["status"], "aborted");
+    assert_eq!(payload["run"]["abort_reason"], "user");
+    api.post_json(&format!("/v1/runs/{busy}/stop"), &json!({}))
+        .await;
+
     server.shutdown().await.unwrap();
     target.shutdown().await;
 }
@@ -587,8 +609,12 @@ async fn a_killed_server_leaves_its_run_interrupted_with_its_data() {
         .await
         .json();
 
+    let (hook, received) = webhook_receiver(0).await;
     let long = api
-        .start_run(json!({"scenario": id, "options": {"vus": 2, "duration": "5m", "env": env}}))
+        .start_run(
+            json!({"scenario": id, "options": {"vus": 2, "duration": "5m", "env": env},
+            "webhook": hook}),
+        )
         .await;
     let queued = api
         .start_run(json!({"scenario": id, "options": {"iterations": 4, "env": env}}))
@@ -606,8 +632,16 @@ async fn a_killed_server_leaves_its_run_interrupted_with_its_data() {
 
     let (mut child, url, log) = spawn_server(&dir);
     let api = Api::new(url, None);
-    let run = api.run(&long).await;
+    let run = api
+        .wait_for(&long, LONG, |r| r["webhook"]["delivered"] == true)
+        .await;
     assert_eq!(run["status"], "interrupted", "{run:#}");
+    // The webhook tells whoever waits that the run ended, interrupted.
+    let deliveries = received.lock().unwrap().clone();
+    assert_eq!(deliveries.len(), 1);
+    let payload: Json = serde_json::from_slice(&deliveries[0].1).unwrap();
+    assert_eq!(payload["run"]["status"], "interrupted");
+    assert!(payload["results"].is_null());
     assert!(run["error"].as_str().unwrap().contains("in flight"));
     assert!(run["ended_at"].is_string());
     let requests = run["progress"]["requests"].as_u64().unwrap();

@@ -325,6 +325,7 @@ impl Server {
             runner: runner.clone(),
         };
         runner.pump();
+        runner.resume_webhooks();
         let shutdown = CancellationToken::new();
         let stopping = shutdown.clone();
         let task = tokio::spawn(async move {

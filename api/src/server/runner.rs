@@ -16,7 +16,7 @@ use volley_runtime::thresholds;
 use super::catalog::{Catalog, scenario_not_found};
 use super::error::{ApiError, ApiResult};
 use super::models::{
-    AbortReason, MetricsSnapshot, RunInfo, RunLogs, RunRequest, RunResults, RunStatus,
+    AbortReason, MetricsSnapshot, RunInfo, RunLogs, RunProgress, RunRequest, RunResults, RunStatus,
     ScenarioInfo, WebhookPayload, WebhookState,
 };
 use super::now;
@@ -207,8 +207,7 @@ impl Runner {
         self.active.lock().expect("poisoned").remove(&id);
         tracing::info!("run {id} ended: {}", end.status.as_str());
         if run.webhook.is_some() {
-            let runner = self.clone();
-            tokio::spawn(async move { runner.send_webhook(&id).await });
+            self.spawn_webhook(id);
         }
         self.pump();
     }
@@ -287,6 +286,10 @@ impl Runner {
         };
         let seconds = report.summary.duration.as_secs_f64();
         let metrics = metric_views(&report.snapshot, seconds, SplitBy::Every);
+        let progress = RunProgress {
+            elapsed_seconds: seconds,
+            ..progress_of(handle)
+        };
         let verdicts = threshold_states(&report.thresholds);
         let results = results_of(&report, verdicts.clone());
         let (status, abort_reason) = if active.shutting_down.load(Ordering::SeqCst) {
@@ -301,7 +304,7 @@ impl Runner {
         RunEnd {
             status,
             ended_at: now(),
-            progress: Some(progress_of(handle)),
+            progress: Some(progress),
             thresholds_passed: Some(report.thresholds_passed()),
             thresholds: verdicts,
             abort_reason,
@@ -310,6 +313,29 @@ impl Runner {
             metrics: Some(serde_json::to_string(&metrics).expect("metrics serialize")),
             results: Some(serde_json::to_string(&results).expect("results serialize")),
         }
+    }
+
+    /// Sends the webhooks of ended runs that were not delivered yet: those of
+    /// runs marked `interrupted` at start, and deliveries a stop cut short.
+    pub fn resume_webhooks(self: &Arc<Self>) {
+        let pending = match self.store.ended_runs_with_webhooks() {
+            Ok(runs) => runs,
+            Err(e) => {
+                tracing::error!("cannot read pending webhooks: {e}");
+                return;
+            }
+        };
+        for run in pending {
+            let Some(state) = &run.webhook else { continue };
+            if !state.delivered && self.webhooks.may_retry(state.attempts) {
+                self.spawn_webhook(run.id);
+            }
+        }
+    }
+
+    fn spawn_webhook(self: &Arc<Self>, id: String) {
+        let runner = self.clone();
+        tokio::spawn(async move { runner.send_webhook(&id).await });
     }
 
     async fn send_webhook(&self, id: &str) {
@@ -333,23 +359,29 @@ impl Runner {
         let body = serde_json::to_vec(&payload).expect("payload serializes");
         let store = self.store.clone();
         self.webhooks
-            .deliver(&state.url, id, body, |attempts, delivered, last_error| {
-                if let Some(error) = &last_error {
-                    tracing::warn!(
-                        "webhook of run {id} to {}: attempt {attempts}: {error}",
-                        state.url
-                    );
-                }
-                let state = WebhookState {
-                    url: state.url.clone(),
-                    delivered,
-                    attempts,
-                    last_error,
-                };
-                if let Err(e) = store.set_webhook(id, &state) {
-                    tracing::error!("cannot record the webhook of run {id}: {e}");
-                }
-            })
+            .deliver(
+                &state.url,
+                id,
+                body,
+                state.attempts,
+                |attempts, delivered, last_error| {
+                    if let Some(error) = &last_error {
+                        tracing::warn!(
+                            "webhook of run {id} to {}: attempt {attempts}: {error}",
+                            state.url
+                        );
+                    }
+                    let state = WebhookState {
+                        url: state.url.clone(),
+                        delivered,
+                        attempts,
+                        last_error,
+                    };
+                    if let Err(e) = store.set_webhook(id, &state) {
+                        tracing::error!("cannot record the webhook of run {id}: {e}");
+                    }
+                },
+            )
             .await;
     }
 
@@ -373,7 +405,7 @@ impl Runner {
 
     /// Asks run `id` to stop. A queued run is aborted at once; a running one
     /// stops gracefully.
-    pub async fn stop(self: &Arc<Self>, id: &str) -> ApiResult<RunInfo> {
+    pub fn stop(self: &Arc<Self>, id: &str) -> ApiResult<RunInfo> {
         let run = self.run(id)?.ok_or_else(|| run_not_found(id))?;
         match run.status {
             RunStatus::Queued => {
@@ -383,6 +415,9 @@ impl Runner {
                     .transition(id, RunStatus::Queued, RunStatus::Aborted)?
                 {
                     self.store.finish_run(id, &RunEnd::aborted_before_start())?;
+                    if run.webhook.is_some() {
+                        self.spawn_webhook(id.to_owned());
+                    }
                 }
             }
             RunStatus::Running | RunStatus::Stopping => {

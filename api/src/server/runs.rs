@@ -222,7 +222,7 @@ pub async fn stop_run(
     State(app): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<RunInfo>)> {
-    Ok((StatusCode::ACCEPTED, Json(app.runner.stop(&id).await?)))
+    Ok((StatusCode::ACCEPTED, Json(app.runner.stop(&id)?)))
 }
 
 /// A run's metrics now.

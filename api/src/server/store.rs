@@ -330,6 +330,16 @@ impl Store {
         Ok((rows.into_iter().map(|(run, _)| run).collect(), next))
     }
 
+    /// Ended runs that have a webhook (delivered or not).
+    pub fn ended_runs_with_webhooks(&self) -> rusqlite::Result<Vec<RunInfo>> {
+        let db = self.db();
+        let mut statement = db.prepare(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE webhook IS NOT NULL
+                 AND status NOT IN ('queued', 'running', 'stopping') ORDER BY seq"
+        ))?;
+        statement.query_map([], run_row)?.collect()
+    }
+
     /// The oldest queued run's id.
     pub fn next_queued(&self) -> rusqlite::Result<Option<String>> {
         self.db()

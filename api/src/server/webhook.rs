@@ -62,20 +62,26 @@ impl WebhookSender {
         Some(format!("sha256={digest}"))
     }
 
-    /// Delivers `body` to `url`; `progress` is told after each attempt
-    /// (attempts so far, delivered, last error). Returns when delivered or out
-    /// of attempts.
+    /// Whether a delivery that made `attempts` attempts may try again.
+    pub fn may_retry(&self, attempts: u32) -> bool {
+        attempts < self.attempts
+    }
+
+    /// Delivers `body` to `url`, going on after `made` earlier attempts;
+    /// `progress` is told after each attempt (attempts so far, delivered, last
+    /// error). Returns when delivered or out of attempts.
     pub async fn deliver(
         &self,
         url: &str,
         run_id: &str,
         body: Vec<u8>,
+        made: u32,
         mut progress: impl FnMut(u32, bool, Option<String>),
     ) {
         let body = Bytes::from(body);
         let signature = self.signature(&body);
         let mut backoff = self.first_backoff;
-        for attempt in 1..=self.attempts {
+        for attempt in made + 1..=self.attempts {
             let outcome = self
                 .attempt(url, run_id, body.clone(), signature.as_deref())
                 .await;
