@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
+use volley_runtime::client::{AllowList, TargetPattern};
 use volley_runtime::engine::{VolleyEngine, VuLimits};
 use volley_runtime::options::{Options, RunPlan};
 use volley_runtime::run::{self, RunReport};
@@ -74,6 +75,10 @@ struct ServeArgs {
     /// Largest linear memory one VU may use, in MiB.
     #[arg(long, default_value_t = 256)]
     vu_memory_mib: usize,
+    /// Let runs send requests only to this target (repeatable): host, host:port,
+    /// *.domain or an IP ([::1]:8080). Others fail with a `denied` error.
+    #[arg(long = "allow-target", env = crate::server::ALLOWED_TARGETS_ENV, value_delimiter = ',')]
+    allow_targets: Vec<TargetPattern>,
     /// Sign webhooks with HMAC-SHA256 under this secret (header X-Volley-Signature-256).
     #[arg(long, env = crate::server::WEBHOOK_SECRET_ENV, hide_env_values = true)]
     webhook_secret: Option<String>,
@@ -360,6 +365,8 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
             max_memory_bytes: args.vu_memory_mib << 20,
             ..VuLimits::default()
         },
+        allowed_targets: (!args.allow_targets.is_empty())
+            .then(|| AllowList::new(args.allow_targets)),
         webhook_secret: args.webhook_secret.filter(|s| !s.is_empty()),
         webhook_attempts: args.webhook_attempts,
         ..ServeConfig::default()
@@ -369,10 +376,14 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     } else {
         "no auth"
     };
+    let targets = match &config.allowed_targets {
+        Some(list) => format!("targets: {list}"),
+        None => "any target".into(),
+    };
     let data_dir = config.data_dir.display().to_string();
     let server = Server::start(config).await?;
     eprintln!(
-        "volley API listening on {} ({auth}; data in {data_dir}); docs at {}/docs",
+        "volley API listening on {} ({auth}; {targets}; data in {data_dir}); docs at {}/docs",
         server.url(),
         server.url()
     );

@@ -18,6 +18,7 @@ use hyper::Method;
 use serde_json::{Value as Json, json};
 use volley::server::{ServeConfig, Server};
 use volley_example_artifacts::{FAULTY, HELLO};
+use volley_runtime::client::AllowList;
 
 fn data_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -755,4 +756,58 @@ async fn a_graceful_shutdown_stops_runs_and_keeps_their_results() {
     server.shutdown().await.unwrap();
     target.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_reach_only_the_allowed_targets() {
+    let target = demo_target("none").await;
+    let port = target.addr().port();
+    let server = Server::start(ServeConfig {
+        allowed_targets: Some(AllowList::new(vec![
+            format!("127.0.0.1:{port}").parse().unwrap(),
+        ])),
+        ..config("allow")
+    })
+    .await
+    .unwrap();
+    let api = Api::new(server.url(), None);
+    let id = api.upload_file(HELLO, "hello").await;
+
+    // The same service by another name, or on another port: denied.
+    for url in [
+        format!("http://localhost:{port}"),
+        format!("http://127.0.0.1:{}", port.wrapping_add(1)),
+    ] {
+        let run = api
+            .start_run(
+                json!({"scenario": id, "options": {"iterations": 3, "env": {"TARGET_URL": url}}}),
+            )
+            .await;
+        api.wait_for_status(&run, "finished", LONG).await;
+        let results = api.get(&format!("/v1/runs/{run}/results")).await.json();
+        assert_eq!(
+            results["metrics"]["http_req_failed"]["passes"], 3.0,
+            "{url}"
+        );
+        assert_eq!(
+            results["volley"]["request_failures"]["denied"], 3,
+            "{url}: {results:#}"
+        );
+    }
+    assert_eq!(
+        target.stats().total,
+        0,
+        "a denied request never reaches the target"
+    );
+
+    let run = api
+        .start_run(json!({"scenario": id, "options": {"iterations": 3,
+            "env": {"TARGET_URL": format!("http://127.0.0.1:{port}")}}}))
+        .await;
+    api.wait_for_status(&run, "finished", LONG).await;
+    let results = api.get(&format!("/v1/runs/{run}/results")).await.json();
+    assert_eq!(results["metrics"]["http_req_failed"]["passes"], 0.0);
+    assert_eq!(target.stats().total, 3);
+    server.shutdown().await.unwrap();
+    target.shutdown().await;
 }

@@ -6,11 +6,13 @@
 //! `scenarios` from the layers below.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use crate::client::AllowList;
 use crate::duration;
 use crate::executor::ExecutorConfig;
 use crate::thresholds::{self, MetricThresholds};
@@ -113,6 +115,9 @@ pub struct RunPlan {
     pub setup_timeout: Duration,
     /// Time limit of `teardown`.
     pub teardown_timeout: Duration,
+    /// The only targets requests may go to (all when `None`). Set by the
+    /// runner (a server's `--allow-target`), never by a scenario's options.
+    pub allowed_targets: Option<Arc<AllowList>>,
 }
 
 impl RunPlan {
@@ -251,6 +256,7 @@ impl Options {
                 .unwrap_or_else(|| concat!("volley/", env!("CARGO_PKG_VERSION")).into()),
             setup_timeout: self.setup_timeout.unwrap_or(DEFAULT_TIMEOUT),
             teardown_timeout: self.teardown_timeout.unwrap_or(DEFAULT_TIMEOUT),
+            allowed_targets: None,
         })
     }
 

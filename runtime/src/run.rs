@@ -280,7 +280,8 @@ pub async fn scenario_options(scenario: &Scenario) -> Result<Options, String> {
 /// Starts `plan` with `scenario` on a new engine sized for the run.
 pub fn start(scenario: &Scenario, plan: RunPlan, limits: VuLimits) -> RunHandle {
     let metrics = Metrics::new();
-    let client = ClientConfig::new(plan.insecure_skip_tls_verify, &plan.user_agent);
+    let client = ClientConfig::new(plan.insecure_skip_tls_verify, &plan.user_agent)
+        .with_allowed_targets(plan.allowed_targets.clone());
     let context = RunContext::new(metrics, plan.env.clone(), client);
     let scales = plan
         .scenarios

@@ -34,6 +34,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use volley_runtime::client::AllowList;
 use volley_runtime::engine::{VolleyEngine, VuLimits};
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
@@ -42,6 +43,8 @@ pub use webhook::{EVENT_HEADER, RUN_HEADER, SIGNATURE_HEADER};
 
 /// The environment variable holding the API token, when `--api-token` is not given.
 pub const API_TOKEN_ENV: &str = "VOLLEY_API_TOKEN";
+/// The environment variable holding the allowed targets, comma-separated.
+pub const ALLOWED_TARGETS_ENV: &str = "VOLLEY_ALLOW_TARGETS";
 /// The environment variable holding the webhook secret.
 pub const WEBHOOK_SECRET_ENV: &str = "VOLLEY_WEBHOOK_SECRET";
 
@@ -60,6 +63,9 @@ pub struct ServeConfig {
     pub max_upload_bytes: usize,
     /// Limits of each VU.
     pub vu_limits: VuLimits,
+    /// When set, the only targets runs may send requests to; others fail
+    /// with a `denied` error.
+    pub allowed_targets: Option<AllowList>,
     /// When set, webhooks carry an HMAC-SHA256 signature under this secret.
     pub webhook_secret: Option<String>,
     /// Delivery attempts per webhook.
@@ -81,6 +87,7 @@ impl Default for ServeConfig {
             max_concurrent_runs: 1,
             max_upload_bytes: 64 << 20,
             vu_limits: VuLimits::default(),
+            allowed_targets: None,
             webhook_secret: None,
             webhook_attempts: 5,
             webhook_backoff: Duration::from_secs(1),
@@ -307,13 +314,7 @@ impl Server {
         let engine =
             VolleyEngine::new(2, config.vu_limits).map_err(|e| anyhow::anyhow!("{e:#}"))?;
         let catalog = Arc::new(catalog::Catalog::new(store.clone(), engine));
-        let runner = runner::Runner::new(
-            store,
-            catalog.clone(),
-            config.vu_limits,
-            config.max_concurrent_runs,
-            webhooks,
-        );
+        let runner = runner::Runner::new(store, catalog.clone(), &config, webhooks);
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.addr))?;

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
+use volley_runtime::client::AllowList;
 use volley_runtime::engine::VuLimits;
 use volley_runtime::options::{Options, RunPlan};
 use volley_runtime::run::{self, RunHandle, RunReport};
@@ -19,12 +20,12 @@ use super::models::{
     AbortReason, MetricsSnapshot, RunInfo, RunLogs, RunProgress, RunRequest, RunResults, RunStatus,
     ScenarioInfo, WebhookPayload, WebhookState,
 };
-use super::now;
 use super::store::{RunEnd, Store};
 use super::views::{
     SeriesBuilder, SplitBy, logs_of, metric_views, progress_of, results_of, threshold_states,
 };
 use super::webhook::{self, WebhookSender};
+use super::{ServeConfig, now};
 
 /// A run being executed.
 #[derive(Default)]
@@ -49,6 +50,7 @@ pub struct Runner {
     store: Arc<Store>,
     catalog: Arc<Catalog>,
     limits: VuLimits,
+    allowed_targets: Option<Arc<AllowList>>,
     max_active: usize,
     active: Mutex<HashMap<String, Arc<ActiveRun>>>,
     schedule: Mutex<()>,
@@ -60,19 +62,20 @@ pub struct Runner {
 
 impl Runner {
     /// A runner storing in `store`, taking scenarios from `catalog`, running
-    /// at most `max_active` runs at once, each VU with `limits`.
+    /// at most `config.max_concurrent_runs` runs at once with the config's VU
+    /// limits and allowed targets.
     pub fn new(
         store: Arc<Store>,
         catalog: Arc<Catalog>,
-        limits: VuLimits,
-        max_active: usize,
+        config: &ServeConfig,
         webhooks: WebhookSender,
     ) -> Arc<Self> {
         Arc::new(Self {
             store,
             catalog,
-            limits,
-            max_active: max_active.max(1),
+            limits: config.vu_limits,
+            allowed_targets: config.allowed_targets.clone().map(Arc::new),
+            max_active: config.max_concurrent_runs.max(1),
             active: Mutex::new(HashMap::new()),
             schedule: Mutex::new(()),
             webhooks,
@@ -218,7 +221,8 @@ impl Runner {
             .scenario(&run.scenario)
             .map_err(|e| e.to_string())?
             .ok_or("the scenario was deleted")?;
-        let plan = Self::plan(&info, Some(&run.options)).map_err(|e| e.message)?;
+        let mut plan = Self::plan(&info, Some(&run.options)).map_err(|e| e.message)?;
+        plan.allowed_targets = self.allowed_targets.clone();
         let scenario = self.catalog.compiled(&run.scenario).await?;
         Ok((scenario, plan))
     }

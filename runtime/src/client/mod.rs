@@ -2,6 +2,7 @@
 //! user's browser and k6 keep them), HTTP/1.1 and HTTP/2 over TLS, redirects,
 //! timeouts, and k6's per-phase timings of every request on the wire.
 
+mod allow;
 mod timed_io;
 mod tls;
 
@@ -19,6 +20,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
 use url::Url;
 
+pub use allow::{AllowList, TargetPattern};
 pub use timed_io::IoMarks;
 use timed_io::TimedIo;
 
@@ -34,6 +36,8 @@ pub const BATCH_PER_HOST: usize = 6;
 pub struct ClientConfig {
     tls: Arc<rustls::ClientConfig>,
     user_agent: HeaderValue,
+    /// When set, the only targets requests may go to.
+    allowed_targets: Option<Arc<AllowList>>,
 }
 
 impl ClientConfig {
@@ -43,7 +47,15 @@ impl ClientConfig {
             tls: tls::client_config(insecure_skip_tls_verify),
             user_agent: HeaderValue::from_str(user_agent)
                 .unwrap_or_else(|_| HeaderValue::from_static("volley")),
+            allowed_targets: None,
         }
+    }
+
+    /// This configuration, sending requests only to `allowed` targets (all
+    /// targets when `None`).
+    pub fn with_allowed_targets(mut self, allowed: Option<Arc<AllowList>>) -> Self {
+        self.allowed_targets = allowed;
+        self
     }
 }
 
@@ -102,6 +114,9 @@ pub enum ClientError {
     /// The request is malformed.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// The target is not on the runner's allow-list.
+    #[error("target denied: {0}")]
+    Denied(String),
     /// The host name did not resolve.
     #[error("dns lookup failed: {0}")]
     Dns(String),
@@ -127,6 +142,7 @@ impl ClientError {
     pub fn code(&self) -> &'static str {
         match self {
             ClientError::InvalidRequest(_) => "invalid_request",
+            ClientError::Denied(_) => "denied",
             ClientError::Dns(_) => "dns",
             ClientError::Connect(_) => "connect",
             ClientError::Tls(_) => "tls",
@@ -357,6 +373,15 @@ impl HttpClient {
             Ok(origin) => origin,
             Err(error) => return fail(exchange, error),
         };
+        if let Some(allowed) = &self.config.allowed_targets
+            && !allowed.allows(&origin.host, origin.port)
+        {
+            let error = ClientError::Denied(format!(
+                "{}:{} is not an allowed target of this runner (allowed: {allowed})",
+                origin.host, origin.port
+            ));
+            return fail(exchange, error);
+        }
         let started = Instant::now();
         let reused = if allow_reuse {
             self.checkout(&origin)

@@ -272,6 +272,7 @@ fn convert_response(response: ClientResponse) -> Response {
 fn convert_error(error: ClientError) -> Error {
     match error {
         ClientError::InvalidRequest(m) => Error::InvalidRequest(m),
+        ClientError::Denied(m) => Error::Denied(m),
         ClientError::Dns(m) => Error::Dns(m),
         ClientError::Connect(m) => Error::Connect(m),
         ClientError::Tls(m) => Error::Tls(m),
