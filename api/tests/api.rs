@@ -4,43 +4,17 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::time::Duration;
-
-use common::api_client::Api;
+use common::api_client::{Api, LONG, config};
 use common::demo_target;
 use serde_json::json;
 use volley::server::{ServeConfig, Server};
 use volley_example_artifacts::{CONCERT_BOOKING, FAULTY, HELLO};
-
-/// A fresh, empty data directory.
-fn data_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "volley-api-{name}-{}-{:x}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn config(name: &str) -> ServeConfig {
-    ServeConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: data_dir(name),
-        stream_interval: Duration::from_millis(250),
-        webhook_backoff: Duration::from_millis(50),
-        ..ServeConfig::default()
-    }
-}
 
 async fn start(config: ServeConfig) -> (Server, Api) {
     let server = Server::start(config).await.expect("the server starts");
     let api = Api::new(server.url(), None);
     (server, api)
 }
-
-const LONG: Duration = Duration::from_secs(60);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_over_the_api_reports_what_the_target_counted() {

@@ -5,13 +5,13 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
-use common::api_client::Api;
+use common::api_client::{Api, LONG, config, data_dir};
 use common::demo_target;
 use hmac::{Hmac, Mac};
 use hyper::Method;
@@ -19,28 +19,6 @@ use serde_json::{Value as Json, json};
 use volley::server::{ServeConfig, Server};
 use volley_example_artifacts::{FAULTY, HELLO};
 use volley_runtime::client::AllowList;
-
-fn data_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "volley-api-{name}-{}-{:x}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn config(name: &str) -> ServeConfig {
-    ServeConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: data_dir(name),
-        stream_interval: Duration::from_millis(250),
-        webhook_backoff: Duration::from_millis(50),
-        ..ServeConfig::default()
-    }
-}
-
-const LONG: Duration = Duration::from_secs(60);
 
 /// A request (method, path, body with its content type) and the status and
 /// error code it must get.

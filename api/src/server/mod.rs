@@ -126,23 +126,29 @@ struct ApiDoc;
 
 struct BearerScheme;
 
-/// Documents the 500 any operation can answer (a broken disk, a bug);
-/// applied once the router has added the paths.
-struct InternalErrors;
+/// Documents the errors every operation can answer: 401 on `/v1` (when the
+/// server has a token) and 500 (a broken disk, a bug). Applied once the router
+/// has added the paths.
+struct CommonErrors;
 
-impl utoipa::Modify for InternalErrors {
+impl utoipa::Modify for CommonErrors {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-        let response = ResponseBuilder::new()
-            .description("`internal`: a fault of the server (its log has the cause).")
-            .content(
-                "application/json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("ErrorBody")))
-                    .build(),
-            )
-            .build();
-        for item in openapi.paths.paths.values_mut() {
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        let unauthorized =
+            error("`unauthorized`: the server needs `Authorization: Bearer <token>`.");
+        let internal = error("`internal`: a fault of the server (its log has the cause).");
+        for (path, item) in openapi.paths.paths.iter_mut() {
             for operation in [
                 &mut item.get,
                 &mut item.post,
@@ -153,10 +159,11 @@ impl utoipa::Modify for InternalErrors {
             .into_iter()
             .flatten()
             {
-                operation
-                    .responses
-                    .responses
-                    .insert("500".into(), response.clone().into());
+                let responses = &mut operation.responses.responses;
+                if path.starts_with("/v1/") {
+                    responses.insert("401".into(), unauthorized.clone().into());
+                }
+                responses.insert("500".into(), internal.clone().into());
             }
         }
     }
@@ -214,7 +221,7 @@ fn server_routes() -> OpenApiRouter<AppState> {
 /// The OpenAPI document (what `GET /openapi.json` serves).
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let mut document = v1_routes().merge(server_routes()).split_for_parts().1;
-    utoipa::Modify::modify(&InternalErrors, &mut document);
+    utoipa::Modify::modify(&CommonErrors, &mut document);
     document
 }
 

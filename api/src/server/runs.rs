@@ -74,7 +74,6 @@ fn query<T>(query: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
         (status = 201, description = "Queued or started; `Location` points to it.", body = RunInfo,
             headers(("location" = String, description = "The run's URL"))),
         (status = 400, description = "`malformed_json`, `invalid_options` or `invalid_webhook`.", body = ErrorBody),
-        (status = 401, description = "`unauthorized`.", body = ErrorBody),
         (status = 404, description = "`scenario_not_found`.", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`.", body = ErrorBody),
     ),
@@ -106,7 +105,6 @@ pub async fn create_run(
     responses(
         (status = 200, description = "A page of runs.", body = RunList),
         (status = 400, description = "`bad_query`.", body = ErrorBody),
-        (status = 401, description = "`unauthorized`.", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -151,7 +149,6 @@ pub async fn list_runs(
     params(("id" = String, Path, description = "The run's id")),
     responses(
         (status = 200, description = "The run.", body = RunInfo),
-        (status = 401, description = "`unauthorized`.", body = ErrorBody),
         (status = 404, description = "`run_not_found`.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -176,7 +173,6 @@ pub async fn get_run(
     responses(
         (status = 200, description = "Changed; VUs follow within a moment.", body = RunInfo),
         (status = 400, description = "`malformed_json` or `invalid_scale` (out of 0..maxVUs, unknown scenario, ambiguous).", body = ErrorBody),
-        (status = 401, description = "`unauthorized`.", body = ErrorBody),
         (status = 404, description = "`run_not_found`.", body = ErrorBody),
         (status = 409, description = "`run_not_running`, `run_not_ready` or `not_scalable` (no externally-controlled scenario).", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`.", body = ErrorBody),
@@ -212,7 +208,6 @@ pub async fn patch_run(
     params(("id" = String, Path, description = "The run's id")),
     responses(
         (status = 202, description = "Stopping (or aborted, if it was queued).", body = RunInfo),
-        (status = 401, description = "`unauthorized`.", body = ErrorBody),
         (status = 404, description = "`run_not_found`.", body = ErrorBody),
         (status = 409, description = "`run_ended`.", body = ErrorBody),
     ),
@@ -237,7 +232,6 @@ pub async fn stop_run(
     responses(
         (status = 200, description = "Per metric, its statistics.", body = MetricsSnapshot),
         (status = 400, description = "`bad_query`.", body = ErrorBody),
-        (status = 401, description = "`unauthorized`.", body = ErrorBody),
         (status = 404, description = "`run_not_found`.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -266,7 +260,6 @@ pub async fn run_metrics(
         (status = 200, description = "`text/event-stream` of `snapshot` events (MetricsSnapshot), then one `end` event (RunInfo).",
             content_type = "text/event-stream", body = MetricsSnapshot),
         (status = 400, description = "`bad_query`.", body = ErrorBody),
-        (status = 401, description = "`unauthorized`.", body = ErrorBody),
         (status = 404, description = "`run_not_found`.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -324,7 +317,6 @@ fn event<T: serde::Serialize>(name: &str, data: &T) -> Event {
     params(("id" = String, Path, description = "The run's id")),
     responses(
         (status = 200, description = "One point per second.", body = Timeseries),
-        (status = 401, description = "`unauthorized`.", body = ErrorBody),
         (status = 404, description = "`run_not_found`.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -351,7 +343,6 @@ pub async fn run_timeseries(
     params(("id" = String, Path, description = "The run's id")),
     responses(
         (status = 200, description = "The log, oldest first.", body = RunLogs),
-        (status = 401, description = "`unauthorized`.", body = ErrorBody),
         (status = 404, description = "`run_not_found`.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -371,7 +362,6 @@ pub async fn run_logs(
     params(("id" = String, Path, description = "The run's id")),
     responses(
         (status = 200, description = "The results.", body = RunResults),
-        (status = 401, description = "`unauthorized`.", body = ErrorBody),
         (status = 404, description = "`run_not_found`.", body = ErrorBody),
         (status = 409, description = "`run_not_finished` (queued, running or stopping) or `no_results` (the run failed, or was aborted or interrupted before it produced a summary; see `GET /v1/runs/{id}/metrics` for partial figures).", body = ErrorBody),
     ),

@@ -32,7 +32,6 @@ const WASM_TYPES: [&str; 2] = ["application/wasm", "application/octet-stream"];
             headers(("location" = String, description = "The scenario's URL"))),
         (status = 200, description = "The same bytes were stored before.", body = ScenarioInfo),
         (status = 400, description = "`bad_query` or `bad_body`.", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: a token is required.", body = ErrorBody),
         (status = 413, description = "`upload_too_large`.", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/wasm`.", body = ErrorBody),
         (status = 422, description = "Not a valid scenario: `not_wasm`, `core_module`, `unknown_binary`, `invalid_component`, `unsupported_import`, `not_a_scenario` or `invalid_options_export`.", body = ErrorBody),
@@ -104,7 +103,6 @@ pub async fn upload_scenario(
     tag = "scenarios",
     responses(
         (status = 200, description = "Every scenario, newest first.", body = ScenarioList),
-        (status = 401, description = "`unauthorized`.", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -122,7 +120,6 @@ pub async fn list_scenarios(State(app): State<AppState>) -> ApiResult<Json<Scena
     params(("id" = String, Path, description = "The scenario's sha256")),
     responses(
         (status = 200, description = "The scenario.", body = ScenarioInfo),
-        (status = 401, description = "`unauthorized`.", body = ErrorBody),
         (status = 404, description = "`scenario_not_found`.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -146,7 +143,6 @@ pub async fn get_scenario(
     params(("id" = String, Path, description = "The scenario's sha256")),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, description = "`unauthorized`.", body = ErrorBody),
         (status = 404, description = "`scenario_not_found`.", body = ErrorBody),
         (status = 409, description = "`scenario_in_use`: a queued or running run uses it.", body = ErrorBody),
     ),

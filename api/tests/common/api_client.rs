@@ -1,6 +1,7 @@
-//! A small HTTP client for the REST API tests: JSON in, JSON out, over a real
-//! socket.
+//! What the REST API tests share: a server configuration on a fresh data
+//! directory, and a small HTTP client (JSON in, JSON out, over a real socket).
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -10,6 +11,33 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value as Json;
+use volley::server::ServeConfig;
+
+/// How long a test waits for a run to reach a state.
+pub const LONG: Duration = Duration::from_secs(60);
+
+/// A fresh, empty data directory.
+pub fn data_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "volley-api-{name}-{}-{:x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// A server on a free loopback port with a fresh data directory, quick to
+/// stream and to retry webhooks.
+pub fn config(name: &str) -> ServeConfig {
+    ServeConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir(name),
+        stream_interval: Duration::from_millis(250),
+        webhook_backoff: Duration::from_millis(50),
+        ..ServeConfig::default()
+    }
+}
 
 /// An API server's address and the token to send.
 #[derive(Clone)]
