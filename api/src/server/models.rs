@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ScenarioInfo {
     /// The sha256 of the component's bytes, in hex: the scenario's id.
-    #[schema(example = "5b1f0c…")]
+    #[schema(example = "2d7c92b98cb9828aa3d2d04beed2597c89faba4598a464a6c236a07510437147")]
     pub id: String,
     /// A name for people (the `name` query parameter of the upload, else `scenario`).
     pub name: String,
@@ -50,13 +50,23 @@ pub struct UploadQuery {
 /// A request to start a run.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "scenario": "2d7c92b98cb9828aa3d2d04beed2597c89faba4598a464a6c236a07510437147",
+    "options": {
+        "vus": 10,
+        "duration": "30s",
+        "env": {"TARGET_URL": "http://127.0.0.1:8080"},
+        "thresholds": {"http_req_duration": ["p(95)<300"], "checks": ["rate>0.99"]}
+    },
+    "webhook": "https://ci.example.com/hooks/volley"
+}))]
 pub struct RunRequest {
     /// The scenario's id (its sha256).
     pub scenario: String,
     /// k6-style options laid over the scenario's own: `vus`, `duration`,
     /// `iterations`, `scenarios` (executors), `thresholds`, `env`, `tags`, ...
     #[serde(default)]
-    #[schema(value_type = Object, example = json!({"vus": 10, "duration": "30s", "thresholds": {"http_req_duration": ["p(95)<300"]}}))]
+    #[schema(value_type = Option<Object>)]
     pub options: Option<Json>,
     /// A URL that receives the result (POST, JSON) when the run ends.
     #[serde(default)]
@@ -236,6 +246,7 @@ pub struct RunListQuery {
     /// Only runs of this scenario.
     pub scenario: Option<String>,
     /// Runs per page, 1 to 1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
