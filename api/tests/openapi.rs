@@ -98,3 +98,95 @@ async fn the_server_serves_the_same_document() {
     server.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The property names a schema of the document lists.
+fn documented(name: &str) -> std::collections::BTreeSet<String> {
+    let doc = serde_json::to_value(openapi_document()).unwrap();
+    doc["components"]["schemas"][name]["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no schema {name}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn the_documented_options_are_the_runtime_options() {
+    use std::time::Duration;
+    use volley_runtime::executor::ExecutorConfig;
+    use volley_runtime::options::Options;
+
+    // Every field set (a new field breaks this literal until it is listed).
+    let options = Options {
+        vus: Some(1),
+        duration: Some(Duration::from_secs(1)),
+        iterations: Some(1),
+        scenarios: Some([("a".to_owned(), serde_json::json!({}))].into()),
+        thresholds: Some([("checks".to_owned(), serde_json::json!([]))].into()),
+        env: [("A".to_owned(), "1".to_owned())].into(),
+        tags: [("t".to_owned(), "1".to_owned())].into(),
+        insecure_skip_tls_verify: Some(true),
+        user_agent: Some("x".into()),
+        setup_timeout: Some(Duration::from_secs(1)),
+        teardown_timeout: Some(Duration::from_secs(1)),
+    };
+    let keys = serde_json::to_value(&options).unwrap();
+    let keys: std::collections::BTreeSet<String> =
+        keys.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, documented("RunOptions"));
+
+    let second = Duration::from_secs(1);
+    let executors = [
+        ExecutorConfig::ConstantVus {
+            vus: 1,
+            duration: second,
+        },
+        ExecutorConfig::PerVuIterations {
+            vus: 1,
+            iterations: 1,
+            max_duration: second,
+        },
+        ExecutorConfig::SharedIterations {
+            vus: 1,
+            iterations: 1,
+            max_duration: second,
+        },
+        ExecutorConfig::ExternallyControlled {
+            vus: 1,
+            max_vus: Some(2),
+            duration: second,
+        },
+    ];
+    // A new executor breaks this match until it is listed above.
+    let covered: std::collections::BTreeSet<u8> = executors
+        .iter()
+        .map(|e| match e {
+            ExecutorConfig::ConstantVus { .. } => 0,
+            ExecutorConfig::PerVuIterations { .. } => 1,
+            ExecutorConfig::SharedIterations { .. } => 2,
+            ExecutorConfig::ExternallyControlled { .. } => 3,
+        })
+        .collect();
+    assert_eq!(covered.len(), 4);
+    let scenario_fields = documented("ScenarioOptions");
+    let doc = serde_json::to_value(openapi_document()).unwrap();
+    let names = &doc["components"]["schemas"]["ExecutorName"]["enum"];
+    for executor in &executors {
+        let json = serde_json::to_value(executor).unwrap();
+        assert!(
+            names.as_array().unwrap().contains(&json["executor"]),
+            "{} is not in ExecutorName",
+            json["executor"]
+        );
+        for key in json.as_object().unwrap().keys() {
+            assert!(
+                scenario_fields.contains(key),
+                "{key} of {} is undocumented",
+                json["executor"]
+            );
+        }
+    }
+    for common in ["exec", "startTime", "gracefulStop", "env", "tags"] {
+        assert!(scenario_fields.contains(common), "{common}");
+    }
+}

@@ -66,11 +66,120 @@ pub struct RunRequest {
     /// k6-style options laid over the scenario's own: `vus`, `duration`,
     /// `iterations`, `scenarios` (executors), `thresholds`, `env`, `tags`, ...
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<RunOptions>)]
     pub options: Option<Json>,
-    /// A URL that receives the result (POST, JSON) when the run ends.
+    /// An `http://` or `https://` URL that receives the result (POST, JSON)
+    /// when the run ends.
     #[serde(default)]
+    #[schema(format = "uri")]
     pub webhook: Option<String>,
+}
+
+/// k6-style run options, laid over the scenario's own `options()`. The
+/// shortcuts `vus`/`duration`/`iterations` replace any `scenarios` below them.
+/// (The server reads them with the runtime's own parser; this schema documents
+/// them, and a test keeps the two in step.)
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RunOptions {
+    /// VUs of the shortcut load model.
+    #[schema(minimum = 1, maximum = 100000)]
+    pub vus: Option<u32>,
+    /// How long the shortcut runs (`constant-vus`): `30s`, `1m30s`, `2h`, or
+    /// a number of seconds.
+    #[schema(value_type = Option<String>, example = "30s")]
+    pub duration: Option<Json>,
+    /// Iterations shared by the VUs (`shared-iterations`).
+    #[schema(minimum = 1)]
+    pub iterations: Option<u64>,
+    /// Named load models, run side by side (each from its `startTime`).
+    pub scenarios: Option<BTreeMap<String, ScenarioOptions>>,
+    /// Pass/fail criteria per metric expression (`http_req_duration`,
+    /// `http_req_duration{name:reserve}`, `checks`, ...).
+    pub thresholds: Option<BTreeMap<String, Vec<ThresholdOption>>>,
+    /// Environment variables the scenario reads with `vu.env`.
+    pub env: Option<BTreeMap<String, String>>,
+    /// Tags added to every sample of the run.
+    pub tags: Option<BTreeMap<String, String>>,
+    /// Accept any TLS certificate.
+    #[serde(rename = "insecureSkipTLSVerify")]
+    pub insecure_skip_tls_verify: Option<bool>,
+    /// The `User-Agent` of requests that set none.
+    pub user_agent: Option<String>,
+    /// Time limit of `setup` (default `60s`).
+    #[schema(value_type = Option<String>)]
+    pub setup_timeout: Option<Json>,
+    /// Time limit of `teardown` (default `60s`).
+    #[schema(value_type = Option<String>)]
+    pub teardown_timeout: Option<Json>,
+}
+
+/// One load model of a run (k6's scenario): an executor and its settings.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScenarioOptions {
+    /// The load model.
+    pub executor: ExecutorName,
+    /// VUs (`constant-vus`, `per-vu-iterations`, `shared-iterations`), or VUs
+    /// at the start (`externally-controlled`).
+    pub vus: Option<u32>,
+    /// Most VUs (`externally-controlled`; default `vus`).
+    #[serde(rename = "maxVUs")]
+    pub max_vus: Option<u32>,
+    /// How long (`constant-vus`, `externally-controlled`).
+    #[schema(value_type = Option<String>)]
+    pub duration: Option<Json>,
+    /// Iterations per VU (`per-vu-iterations`) or in all (`shared-iterations`).
+    pub iterations: Option<u64>,
+    /// Time limit of the iteration-count executors (default `10m`).
+    #[schema(value_type = Option<String>)]
+    pub max_duration: Option<Json>,
+    /// The argument each iteration gets (default `default`).
+    pub exec: Option<String>,
+    /// When it starts, after the run's start.
+    #[schema(value_type = Option<String>)]
+    pub start_time: Option<Json>,
+    /// How long in-flight iterations may finish after its end (default `30s`).
+    #[schema(value_type = Option<String>)]
+    pub graceful_stop: Option<Json>,
+    /// Environment variables of this scenario (over the run's).
+    pub env: Option<BTreeMap<String, String>>,
+    /// Tags of this scenario's samples.
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// The executors (load models).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExecutorName {
+    /// `vus` VUs loop for `duration`.
+    ConstantVus,
+    /// Each of `vus` VUs runs `iterations` iterations.
+    PerVuIterations,
+    /// `vus` VUs share `iterations` iterations.
+    SharedIterations,
+    /// VUs loop for `duration`; how many run is changed with `PATCH /v1/runs/{id}`.
+    ExternallyControlled,
+}
+
+/// A threshold: `"p(95)<300"`, or an object with `abortOnFail`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum ThresholdOption {
+    /// The expression alone.
+    Expression(String),
+    /// The expression with its options.
+    WithOptions {
+        /// The expression, such as `p(95)<300` or `rate<0.01`.
+        threshold: String,
+        /// Stop the run when it fails.
+        #[serde(rename = "abortOnFail")]
+        abort_on_fail: Option<bool>,
+        /// How long into the run before a failure may stop it.
+        #[serde(rename = "delayAbortEval")]
+        #[schema(value_type = Option<String>)]
+        delay_abort_eval: Option<Json>,
+    },
 }
 
 /// Where a run is in its life.
@@ -249,6 +358,7 @@ pub struct RunListQuery {
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9]*$")]
     pub cursor: Option<String>,
 }
 
@@ -260,6 +370,7 @@ pub struct RunPatch {
     pub vus: u32,
     /// Which externally-controlled scenario; needed only when the run has several.
     #[serde(default)]
+    #[schema(min_length = 1)]
     pub scenario: Option<String>,
 }
 
@@ -319,6 +430,26 @@ pub struct LatencyWindow {
     pub p99: f64,
     /// Largest.
     pub max: f64,
+}
+
+/// One Server-Sent Event of a metrics stream (its `event:` and `data:` lines).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StreamEvent {
+    /// `snapshot`, once a second, or `end`, once, last.
+    pub event: StreamEventName,
+    /// JSON text: a `MetricsSnapshot` for `snapshot`, the `RunInfo` for `end`.
+    #[schema(content_media_type = "application/json")]
+    pub data: String,
+}
+
+/// The kinds of metrics stream events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamEventName {
+    /// Data: a `MetricsSnapshot`.
+    Snapshot,
+    /// Data: the `RunInfo`; the stream closes after it.
+    End,
 }
 
 /// One second of a run.

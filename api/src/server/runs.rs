@@ -17,7 +17,7 @@ use super::AppState;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::models::{
     MetricsQuery, MetricsSnapshot, RunInfo, RunList, RunListQuery, RunLogs, RunPatch, RunRequest,
-    RunResults, RunStatus, Timeseries,
+    RunResults, RunStatus, StreamEvent, StreamEventName, Timeseries,
 };
 use super::runner::run_not_found;
 
@@ -122,6 +122,7 @@ pub async fn list_runs(
     }
     let cursor = params
         .cursor
+        .filter(|c| !c.is_empty())
         .map(|c| {
             c.parse::<i64>()
                 .map_err(|_| ApiError::bad_request("bad_query", format!("bad cursor {c:?}")))
@@ -258,7 +259,7 @@ pub async fn run_metrics(
     params(("id" = String, Path, description = "The run's id"), MetricsQuery),
     responses(
         (status = 200, description = "`text/event-stream` of `snapshot` events (MetricsSnapshot), then one `end` event (RunInfo).",
-            content_type = "text/event-stream", body = MetricsSnapshot),
+            content_type = "text/event-stream", body = StreamEvent),
         (status = 400, description = "`bad_query`.", body = ErrorBody),
         (status = 404, description = "`run_not_found`.", body = ErrorBody),
     ),
@@ -289,9 +290,9 @@ pub async fn stream_metrics(
             }
             let run = app.runner.run(&id).ok()??;
             let snapshot = app.runner.metrics(&id, by.as_deref()).ok()?;
-            let mut events = vec![event("snapshot", &snapshot)];
+            let mut events = vec![event(StreamEventName::Snapshot, &snapshot)];
             if run.status.is_final() {
-                events.push(event("end", &run));
+                events.push(event(StreamEventName::End, &run));
                 return Some((events, None));
             }
             Some((events, Some(true)))
@@ -303,7 +304,11 @@ pub async fn stream_metrics(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-fn event<T: serde::Serialize>(name: &str, data: &T) -> Event {
+fn event<T: serde::Serialize>(name: StreamEventName, data: &T) -> Event {
+    let name = match name {
+        StreamEventName::Snapshot => "snapshot",
+        StreamEventName::End => "end",
+    };
     Event::default()
         .event(name)
         .data(serde_json::to_string(data).expect("API types serialize"))
