@@ -141,6 +141,17 @@ fn render_scenarios(out: &mut String, plan: &RunPlan) {
                 "{iterations} iterations shared among {vus} VUs (maxDuration: {})",
                 volley_runtime::duration::format(*max_duration)
             ),
+            RampingVus {
+                start_vus,
+                stages,
+                graceful_ramp_down,
+            } => format!(
+                "up to {} looping VUs for {} over {} stages (startVUs: {start_vus}, gracefulRampDown: {})",
+                s.executor.max_vus(),
+                volley_runtime::duration::format(s.executor.max_duration()),
+                stages.len(),
+                volley_runtime::duration::format(*graceful_ramp_down)
+            ),
             ExternallyControlled { vus, duration, .. } => format!(
                 "up to {} looping VUs ({vus} at start) for {}, controlled externally",
                 s.executor.max_vus(),

@@ -113,7 +113,7 @@ fn documented(name: &str) -> std::collections::BTreeSet<String> {
 #[test]
 fn the_documented_options_are_the_runtime_options() {
     use std::time::Duration;
-    use volley_runtime::executor::ExecutorConfig;
+    use volley_runtime::executor::{ExecutorConfig, Stage};
     use volley_runtime::options::Options;
 
     // Every field set (a new field breaks this literal until it is listed).
@@ -156,6 +156,14 @@ fn the_documented_options_are_the_runtime_options() {
             max_vus: Some(2),
             duration: second,
         },
+        ExecutorConfig::RampingVus {
+            start_vus: 0,
+            stages: vec![Stage {
+                duration: second,
+                target: 1,
+            }],
+            graceful_ramp_down: second,
+        },
     ];
     // A new executor breaks this match until it is listed above.
     let covered: std::collections::BTreeSet<u8> = executors
@@ -165,9 +173,10 @@ fn the_documented_options_are_the_runtime_options() {
             ExecutorConfig::PerVuIterations { .. } => 1,
             ExecutorConfig::SharedIterations { .. } => 2,
             ExecutorConfig::ExternallyControlled { .. } => 3,
+            ExecutorConfig::RampingVus { .. } => 4,
         })
         .collect();
-    assert_eq!(covered.len(), 4);
+    assert_eq!(covered.len(), 5);
     let scenario_fields = documented("ScenarioOptions");
     let doc = serde_json::to_value(openapi_document()).unwrap();
     let names = &doc["components"]["schemas"]["ExecutorName"]["enum"];

@@ -123,6 +123,15 @@ pub struct ScenarioOptions {
     /// VUs (`constant-vus`, `per-vu-iterations`, `shared-iterations`), or VUs
     /// at the start (`externally-controlled`).
     pub vus: Option<u32>,
+    /// VUs at the start (`ramping-vus`, default 1).
+    #[serde(rename = "startVUs")]
+    pub start_vus: Option<u32>,
+    /// The ramps of `ramping-vus`, in order.
+    pub stages: Option<Vec<StageOption>>,
+    /// How long an iteration may finish once its VU is ramped down
+    /// (`ramping-vus`, default `30s`).
+    #[schema(value_type = Option<String>)]
+    pub graceful_ramp_down: Option<Json>,
     /// Most VUs (`externally-controlled`; default `vus`).
     #[serde(rename = "maxVUs")]
     pub max_vus: Option<u32>,
@@ -148,6 +157,17 @@ pub struct ScenarioOptions {
     pub tags: Option<BTreeMap<String, String>>,
 }
 
+/// One stage of `ramping-vus`: a linear ramp to `target` VUs over `duration`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StageOption {
+    /// How long the ramp takes, such as `30s`.
+    #[schema(value_type = String)]
+    pub duration: Json,
+    /// VUs at its end.
+    pub target: u32,
+}
+
 /// The executors (load models).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -158,6 +178,8 @@ pub enum ExecutorName {
     PerVuIterations,
     /// `vus` VUs share `iterations` iterations.
     SharedIterations,
+    /// VUs ramp from `startVUs` through `stages`.
+    RampingVus,
     /// VUs loop for `duration`; how many run is changed with `PATCH /v1/runs/{id}`.
     ExternallyControlled,
 }

@@ -5,37 +5,13 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Execution, vu_loop};
+use super::Execution;
 
-pub(super) async fn run(execution: Execution, duration: Duration) {
+pub(super) async fn run(mut execution: Execution, duration: Duration) {
     let end = Instant::now() + duration;
     let scale = execution
         .scale
+        .take()
         .expect("an externally-controlled scenario has a scale channel");
-    let mut tasks = tokio::task::JoinSet::new();
-    for (index, mut slot) in execution.vus.into_iter().enumerate() {
-        let index = index as u32;
-        let (stop, exec, mut scale) = (
-            execution.stop.clone(),
-            execution.exec.clone(),
-            scale.clone(),
-        );
-        let graceful_stop = execution.graceful_stop;
-        tasks.spawn(async move {
-            loop {
-                tokio::select! {
-                    wanted = scale.wait_for(|vus| *vus > index) => if wanted.is_err() { return },
-                    _ = tokio::time::sleep_until(end.into()) => return,
-                    _ = stop.cancelled() => return,
-                }
-                let wanted = || *scale.borrow() > index;
-                if !vu_loop(&mut slot, &exec, &stop, end, graceful_stop, wanted).await {
-                    return;
-                }
-            }
-        });
-    }
-    while let Some(joined) = tasks.join_next().await {
-        joined.expect("a VU task panicked");
-    }
+    execution.run_wanted(end, scale, None).await;
 }

@@ -5,6 +5,7 @@
 mod constant_vus;
 mod externally_controlled;
 mod per_vu_iterations;
+mod ramping_vus;
 mod shared_iterations;
 
 use std::sync::Arc;
@@ -36,6 +37,20 @@ fn zero() -> u32 {
 }
 fn default_max_duration() -> Duration {
     DEFAULT_MAX_DURATION
+}
+fn default_graceful_ramp_down() -> Duration {
+    Duration::from_secs(30)
+}
+
+/// One stage of `ramping-vus`: a linear ramp to `target` VUs over `duration`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    /// How long the ramp takes.
+    #[serde(with = "duration::serde_req")]
+    pub duration: Duration,
+    /// VUs at its end.
+    pub target: u32,
 }
 
 /// A load model and its settings, as k6 names them.
@@ -78,6 +93,20 @@ pub enum ExecutorConfig {
         #[serde(default = "default_max_duration", with = "duration::serde_req")]
         max_duration: Duration,
     },
+    /// VUs loop over iterations while their number ramps from `startVUs`
+    /// through `stages`; VUs no longer wanted finish their iteration within
+    /// `gracefulRampDown`.
+    #[serde(rename_all = "camelCase")]
+    RampingVus {
+        /// VUs at the start.
+        #[serde(default = "one", rename = "startVUs")]
+        start_vus: u32,
+        /// The ramps, in order.
+        stages: Vec<Stage>,
+        /// How long an iteration may finish once its VU is ramped down.
+        #[serde(default = "default_graceful_ramp_down", with = "duration::serde_req")]
+        graceful_ramp_down: Duration,
+    },
     /// `vus` VUs loop over iterations for `duration`; the number running is
     /// changed during the run (from 0 to `maxVUs`) through the API or the CLI.
     #[serde(rename_all = "camelCase")]
@@ -101,6 +130,7 @@ impl ExecutorConfig {
             ExecutorConfig::ConstantVus { .. } => "constant-vus",
             ExecutorConfig::PerVuIterations { .. } => "per-vu-iterations",
             ExecutorConfig::SharedIterations { .. } => "shared-iterations",
+            ExecutorConfig::RampingVus { .. } => "ramping-vus",
             ExecutorConfig::ExternallyControlled { .. } => "externally-controlled",
         }
     }
@@ -111,6 +141,9 @@ impl ExecutorConfig {
             ExecutorConfig::ConstantVus { vus, .. }
             | ExecutorConfig::PerVuIterations { vus, .. }
             | ExecutorConfig::SharedIterations { vus, .. } => *vus,
+            ExecutorConfig::RampingVus {
+                start_vus, stages, ..
+            } => stages.iter().map(|s| s.target).fold(*start_vus, u32::max),
             ExecutorConfig::ExternallyControlled { vus, max_vus, .. } => max_vus.unwrap_or(*vus),
         }
     }
@@ -122,15 +155,22 @@ impl ExecutorConfig {
             | ExecutorConfig::ExternallyControlled { duration, .. } => *duration,
             ExecutorConfig::PerVuIterations { max_duration, .. }
             | ExecutorConfig::SharedIterations { max_duration, .. } => *max_duration,
+            ExecutorConfig::RampingVus { stages, .. } => stages.iter().map(|s| s.duration).sum(),
         }
     }
 
     /// Checks the settings, naming the bad one.
     pub fn validate(&self) -> Result<(), String> {
+        if let ExecutorConfig::RampingVus { stages, .. } = self
+            && stages.is_empty()
+        {
+            return Err("stages must list at least one stage".into());
+        }
         let vus = self.max_vus();
         if vus == 0 || vus > MAX_VUS {
             let field = match self {
                 ExecutorConfig::ExternallyControlled { .. } => "maxVUs (default: vus)",
+                ExecutorConfig::RampingVus { .. } => "the most VUs (startVUs or a stage's target)",
                 _ => "vus",
             };
             return Err(format!(
@@ -143,6 +183,7 @@ impl ExecutorConfig {
                 | ExecutorConfig::ExternallyControlled { .. } => {
                     "duration must be more than 0".into()
                 }
+                ExecutorConfig::RampingVus { .. } => "the stages must last more than 0".into(),
                 _ => "maxDuration must be more than 0".into(),
             });
         }
@@ -350,6 +391,11 @@ impl Execution {
             ExecutorConfig::ExternallyControlled { duration, .. } => {
                 externally_controlled::run(self, duration).await
             }
+            ExecutorConfig::RampingVus {
+                start_vus,
+                ref stages,
+                graceful_ramp_down,
+            } => ramping_vus::run(self, start_vus, stages.clone(), graceful_ramp_down).await,
         }
     }
 
@@ -367,7 +413,8 @@ impl Execution {
             let graceful_stop = self.graceful_stop;
             tasks.spawn(async move {
                 let mut slot = slot;
-                vu_loop(&mut slot, &exec, &stop, end, graceful_stop, claim).await;
+                let never = std::future::pending();
+                vu_loop(&mut slot, &exec, &stop, end, graceful_stop, claim, never).await;
             });
         }
         while let Some(joined) = tasks.join_next().await {
@@ -376,10 +423,70 @@ impl Execution {
     }
 }
 
+impl Execution {
+    /// Runs VUs whose number is set by `wanted` (the first `wanted` VUs run;
+    /// a VU above it finishes its iteration, then waits until wanted again)
+    /// until `end`. With `ramp_down`, an iteration still running that long
+    /// after its VU stopped being wanted is interrupted.
+    async fn run_wanted(
+        self,
+        end: Instant,
+        wanted: watch::Receiver<u32>,
+        ramp_down: Option<Duration>,
+    ) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, mut slot) in self.vus.into_iter().enumerate() {
+            let index = index as u32;
+            let (stop, exec) = (self.stop.clone(), self.exec.clone());
+            let (mut waiting, claiming) = (wanted.clone(), wanted.clone());
+            let graceful_stop = self.graceful_stop;
+            tasks.spawn(async move {
+                loop {
+                    tokio::select! {
+                        wanted = waiting.wait_for(|vus| *vus > index) => if wanted.is_err() { return },
+                        _ = tokio::time::sleep_until(end.into()) => return,
+                        _ = stop.cancelled() => return,
+                    }
+                    let claim = || *claiming.borrow() > index;
+                    let cut = ramped_down(claiming.clone(), index, ramp_down);
+                    if !vu_loop(&mut slot, &exec, &stop, end, graceful_stop, claim, cut).await {
+                        return;
+                    }
+                }
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            joined.expect("a VU task panicked");
+        }
+    }
+}
+
+/// Resolves once VU `index` has been unwanted for `grace` without a break
+/// (never, without a grace).
+async fn ramped_down(mut wanted: watch::Receiver<u32>, index: u32, grace: Option<Duration>) {
+    let Some(grace) = grace else {
+        return std::future::pending().await;
+    };
+    loop {
+        let unwanted = wanted.wait_for(|vus| *vus <= index).await.is_ok();
+        if !unwanted {
+            return std::future::pending().await;
+        }
+        let wanted_again = tokio::select! {
+            _ = tokio::time::sleep(grace) => return,
+            again = wanted.wait_for(|vus| *vus > index) => again.is_ok(),
+        };
+        if !wanted_again {
+            return std::future::pending().await;
+        }
+    }
+}
+
 /// One VU's active stretch in an executor: iterate while time is left and
 /// `claim` grants another iteration; an iteration still running `graceful_stop`
-/// after the end (or after a stop request) is interrupted. Returns true when
-/// the VU was released by `claim` (it may be claimed again later).
+/// after the end (or after a stop request), or when `cut` resolves, is
+/// interrupted. Returns true when the VU was released by `claim` (it may be
+/// claimed again later).
 async fn vu_loop(
     slot: &mut VuSlot,
     exec: &str,
@@ -387,6 +494,7 @@ async fn vu_loop(
     end: Instant,
     graceful_stop: Duration,
     mut claim: impl FnMut() -> bool,
+    cut: impl Future<Output = ()>,
 ) -> bool {
     let metrics = slot.factory.run.metrics().clone();
     metrics.add_vus(1);
@@ -396,6 +504,7 @@ async fn vu_loop(
         tokio::time::sleep(graceful_stop).await;
     };
     tokio::pin!(stopped_hard);
+    tokio::pin!(cut);
     let mut released = false;
     loop {
         if Instant::now() >= end || stop.is_cancelled() {
@@ -413,6 +522,11 @@ async fn vu_loop(
             }
             _ = &mut stopped_hard => {
                 slot.interrupted();
+                break;
+            }
+            _ = &mut cut => {
+                slot.interrupted();
+                released = true;
                 break;
             }
         }
