@@ -5,12 +5,14 @@
 //! One module per idea: `error` (the JSON error every failure becomes),
 //! `models` (request and response bodies), `store` (SQLite and blobs),
 //! `catalog` (validated scenarios and their compiled code), `runner` (queue
-//! and runs in flight), `views` (what the API shows of a run), `webhook`, and
-//! the handlers of each resource (`scenarios`, `runs`).
+//! and runs in flight), `views` (what the API shows of a run), `webhook`,
+//! `request` (reading queries and bodies), and the handlers of each resource
+//! (`scenarios`, `runs`).
 
 mod catalog;
 mod error;
 mod models;
+mod request;
 mod runner;
 mod runs;
 mod scenarios;

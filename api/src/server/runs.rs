@@ -11,7 +11,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
-use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult, ErrorBody};
@@ -19,46 +18,8 @@ use super::models::{
     MetricsQuery, MetricsSnapshot, RunInfo, RunList, RunListQuery, RunLogs, RunPatch, RunRequest,
     RunResults, RunStatus, StreamEvent, StreamEventName, Timeseries,
 };
+use super::request::{json_body, query};
 use super::runner::run_not_found;
-
-/// Parses a JSON body, naming the bad field on error.
-fn json_body<T: DeserializeOwned>(
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> ApiResult<T> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if content_type.split(';').next().map(str::trim) != Some("application/json") {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            format!("send the body as Content-Type: application/json (got {content_type:?})"),
-        ));
-    }
-    let body = body.map_err(|e| ApiError::bad_request("bad_body", e.body_text()))?;
-    let mut de = serde_json::Deserializer::from_slice(&body);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let message = if path == "." {
-            inner.to_string()
-        } else {
-            format!("{path}: {inner}")
-        };
-        ApiError::bad_request(
-            "malformed_json",
-            format!("malformed request body: {message}"),
-        )
-    })
-}
-
-fn query<T>(query: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
-    query
-        .map(|Query(q)| q)
-        .map_err(|e| ApiError::bad_request("bad_query", e.body_text()))
-}
 
 /// Start a run.
 ///

@@ -10,6 +10,7 @@ use super::AppState;
 use super::catalog::scenario_not_found;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::models::{ScenarioInfo, ScenarioList, UploadQuery, WasmComponent};
+use super::request;
 
 /// Content types an upload may have.
 const WASM_TYPES: [&str; 2] = ["application/wasm", "application/octet-stream"];
@@ -44,22 +45,12 @@ pub async fn upload_scenario(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<ScenarioInfo>)> {
-    let Query(query) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim();
-    if !WASM_TYPES.contains(&essence) {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            format!(
-                "an upload must be sent as Content-Type: application/wasm (got {:?}); with curl: --data-binary @scenario.wasm -H 'Content-Type: application/wasm'",
-                content_type
-            ),
-        ));
-    }
+    let query = request::query(query)?;
+    request::require_content_type(&headers, &WASM_TYPES, |got| {
+        format!(
+            "an upload must be sent as Content-Type: application/wasm (got {got:?}); with curl: --data-binary @scenario.wasm -H 'Content-Type: application/wasm'"
+        )
+    })?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
