@@ -32,8 +32,6 @@ use super::{ServeConfig, now};
 struct ActiveRun {
     handle: OnceLock<Arc<RunHandle>>,
     stop_requested: AtomicBool,
-    /// Set when the server shuts down: the run ends as `interrupted`.
-    shutting_down: AtomicBool,
 }
 
 impl ActiveRun {
@@ -200,7 +198,7 @@ impl Runner {
                     }
                     self.record(&id, &handle, &plan).await;
                     let report = handle.wait().await.expect("waited for once");
-                    self.end_of(&handle, report, &active)
+                    self.end_of(&handle, report)
                 }
             }
         };
@@ -278,12 +276,7 @@ impl Runner {
         }
     }
 
-    fn end_of(
-        &self,
-        handle: &RunHandle,
-        report: Result<RunReport, run::RunError>,
-        active: &ActiveRun,
-    ) -> RunEnd {
+    fn end_of(&self, handle: &RunHandle, report: Result<RunReport, run::RunError>) -> RunEnd {
         let report = match report {
             Ok(report) => report,
             Err(error) => return RunEnd::failed(error.to_string()),
@@ -296,7 +289,8 @@ impl Runner {
         };
         let verdicts = threshold_states(&report.thresholds);
         let results = results_of(&report, verdicts.clone());
-        let (status, abort_reason) = if active.shutting_down.load(Ordering::SeqCst) {
+        // Runs still going when the server shuts down end as `interrupted`.
+        let (status, abort_reason) = if self.closing.is_cancelled() {
             (RunStatus::Interrupted, None)
         } else if report.aborted_by_threshold {
             (RunStatus::Aborted, Some(AbortReason::Threshold))
@@ -525,7 +519,6 @@ impl Runner {
             .cloned()
             .collect();
         for run in &active {
-            run.shutting_down.store(true, Ordering::SeqCst);
             run.stop();
         }
         let deadline = tokio::time::Instant::now() + grace;
