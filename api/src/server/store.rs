@@ -443,28 +443,12 @@ impl Store {
 
     /// The stored metrics (JSON) of run `id`, if any were recorded.
     pub fn run_metrics(&self, id: &str) -> rusqlite::Result<Option<String>> {
-        Ok(self
-            .db()
-            .query_row(
-                "SELECT metrics FROM runs WHERE id = ?1",
-                params![id],
-                |row| row.get::<_, Option<String>>(0),
-            )
-            .optional()?
-            .flatten())
+        self.run_text(id, "metrics")
     }
 
     /// The stored results (JSON) of run `id`, if it produced them.
     pub fn run_results(&self, id: &str) -> rusqlite::Result<Option<String>> {
-        Ok(self
-            .db()
-            .query_row(
-                "SELECT results FROM runs WHERE id = ?1",
-                params![id],
-                |row| row.get::<_, Option<String>>(0),
-            )
-            .optional()?
-            .flatten())
+        self.run_text(id, "results")
     }
 
     /// Keeps the log (JSON) of run `id`.
@@ -476,11 +460,18 @@ impl Store {
 
     /// The stored log (JSON) of run `id`, if any.
     pub fn run_logs(&self, id: &str) -> rusqlite::Result<Option<String>> {
+        self.run_text(id, "logs")
+    }
+
+    /// The text in `column` of run `id`, if the run exists and it is set.
+    fn run_text(&self, id: &str, column: &'static str) -> rusqlite::Result<Option<String>> {
         Ok(self
             .db()
-            .query_row("SELECT logs FROM runs WHERE id = ?1", params![id], |row| {
-                row.get::<_, Option<String>>(0)
-            })
+            .query_row(
+                &format!("SELECT {column} FROM runs WHERE id = ?1"),
+                params![id],
+                |row| row.get::<_, Option<String>>(0),
+            )
             .optional()?
             .flatten())
     }
