@@ -157,6 +157,32 @@ fn render_scenarios(out: &mut String, plan: &RunPlan) {
                 s.executor.max_vus(),
                 volley_runtime::duration::format(*duration)
             ),
+            ConstantArrivalRate {
+                rate,
+                time_unit,
+                duration,
+                ..
+            } => format!(
+                "{} for {} ({})",
+                arrival_rate(*rate, *time_unit),
+                volley_runtime::duration::format(*duration),
+                vus_range(&s.executor)
+            ),
+            RampingArrivalRate {
+                start_rate,
+                time_unit,
+                stages,
+                ..
+            } => format!(
+                "up to {} for {} over {} stages (startRate: {start_rate}, {})",
+                arrival_rate(
+                    stages.iter().map(|s| s.target).fold(*start_rate, u32::max),
+                    *time_unit
+                ),
+                volley_runtime::duration::format(s.executor.max_duration()),
+                stages.len(),
+                vus_range(&s.executor)
+            ),
         };
         let _ = writeln!(
             out,
@@ -165,6 +191,30 @@ fn render_scenarios(out: &mut String, plan: &RunPlan) {
             s.exec,
             volley_runtime::duration::format(s.graceful_stop)
         );
+    }
+    if plan.scenarios.iter().any(|s| s.executor.is_open_model()) {
+        let _ = writeln!(
+            out,
+            "              (arrival-rate scenarios: iteration_duration counts from each iteration's scheduled start)"
+        );
+    }
+}
+
+/// An arrival rate as k6 shows it: iterations per second.
+fn arrival_rate(rate: u32, time_unit: Duration) -> String {
+    format!(
+        "{:.2} iterations/s",
+        f64::from(rate) / time_unit.as_secs_f64()
+    )
+}
+
+/// The VUs an arrival-rate scenario instantiates at first and at most.
+fn vus_range(executor: &volley_runtime::executor::ExecutorConfig) -> String {
+    let (first, most) = (executor.initial_vus(), executor.max_vus());
+    if first == most {
+        format!("maxVUs: {most}")
+    } else {
+        format!("maxVUs: {first}-{most}")
     }
 }
 

@@ -164,6 +164,23 @@ fn the_documented_options_are_the_runtime_options() {
             }],
             graceful_ramp_down: second,
         },
+        ExecutorConfig::ConstantArrivalRate {
+            rate: 1,
+            time_unit: second,
+            duration: second,
+            pre_allocated_vus: 1,
+            max_vus: Some(2),
+        },
+        ExecutorConfig::RampingArrivalRate {
+            start_rate: 0,
+            time_unit: second,
+            stages: vec![Stage {
+                duration: second,
+                target: 1,
+            }],
+            pre_allocated_vus: 1,
+            max_vus: Some(2),
+        },
     ];
     // A new executor breaks this match until it is listed above.
     let covered: std::collections::BTreeSet<u8> = executors
@@ -174,9 +191,11 @@ fn the_documented_options_are_the_runtime_options() {
             ExecutorConfig::SharedIterations { .. } => 2,
             ExecutorConfig::ExternallyControlled { .. } => 3,
             ExecutorConfig::RampingVus { .. } => 4,
+            ExecutorConfig::ConstantArrivalRate { .. } => 5,
+            ExecutorConfig::RampingArrivalRate { .. } => 6,
         })
         .collect();
-    assert_eq!(covered.len(), 5);
+    assert_eq!(covered.len(), 7);
     let scenario_fields = documented("ScenarioOptions");
     let doc = serde_json::to_value(openapi_document()).unwrap();
     let names = &doc["components"]["schemas"]["ExecutorName"]["enum"];

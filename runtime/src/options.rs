@@ -126,6 +126,15 @@ impl RunPlan {
         self.scenarios.iter().map(|s| s.executor.max_vus()).sum()
     }
 
+    /// The VUs instantiated before the run starts (arrival-rate executors
+    /// instantiate the rest of their `maxVUs` when they need them).
+    pub fn initial_vus(&self) -> u32 {
+        self.scenarios
+            .iter()
+            .map(|s| s.executor.initial_vus())
+            .sum()
+    }
+
     /// How long the run is planned to last: each scenario's start time plus its
     /// duration (or `maxDuration`), without graceful stops.
     pub fn planned_duration(&self) -> Duration {
@@ -406,6 +415,42 @@ mod tests {
                 "rate",
             ),
             (r#"{"scenarios": {}}"#, "empty"),
+            (
+                r#"{"scenarios": {"a": {"executor": "constant-arrival-rate", "rate": 1, "duration": "1s"}}}"#,
+                "missing field `preAllocatedVUs`",
+            ),
+            (
+                r#"{"scenarios": {"a": {"executor": "constant-arrival-rate", "rate": 0, "duration": "1s", "preAllocatedVUs": 1}}}"#,
+                "rate must be at least 1",
+            ),
+            (
+                r#"{"scenarios": {"a": {"executor": "constant-arrival-rate", "rate": 1, "timeUnit": "0s", "duration": "1s", "preAllocatedVUs": 1}}}"#,
+                "timeUnit must be more than 0",
+            ),
+            (
+                r#"{"scenarios": {"a": {"executor": "constant-arrival-rate", "rate": 2000000, "duration": "1s", "preAllocatedVUs": 1}}}"#,
+                "at most 1000000 iterations per second",
+            ),
+            (
+                r#"{"scenarios": {"a": {"executor": "constant-arrival-rate", "rate": 1, "duration": "1s", "preAllocatedVUs": 5, "maxVUs": 2}}}"#,
+                "preAllocatedVUs (5) must not be more than maxVUs (2)",
+            ),
+            (
+                r#"{"scenarios": {"a": {"executor": "constant-arrival-rate", "rate": 1, "duration": "1s", "preAllocatedVUs": 0}}}"#,
+                "maxVUs (default: preAllocatedVUs) must be between 1",
+            ),
+            (
+                r#"{"scenarios": {"a": {"executor": "ramping-arrival-rate", "preAllocatedVUs": 1, "stages": [{"duration": "1s", "target": 0}]}}}"#,
+                "no iteration would start",
+            ),
+            (
+                r#"{"scenarios": {"a": {"executor": "ramping-arrival-rate", "preAllocatedVUs": 1, "stages": []}}}"#,
+                "at least one stage",
+            ),
+            (
+                r#"{"scenarios": {"a": {"executor": "ramping-arrival-rate", "preAllocatedVUs": 1, "startVUs": 1, "stages": [{"duration": "1s", "target": 1}]}}}"#,
+                "unknown field `startVUs`",
+            ),
             (
                 r#"{"thresholds": {"http_req_duration": ["p(95) < banana"]}}"#,
                 "banana",

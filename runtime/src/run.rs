@@ -260,12 +260,13 @@ impl RunHandle {
 
 /// Calls the scenario's `options` export and parses what it returns.
 pub async fn scenario_options(scenario: &Scenario) -> Result<Options, String> {
-    let context = RunContext::new(Metrics::new(), Default::default(), ClientConfig::default());
+    let context = RunContext::new(Metrics::new(), ClientConfig::default());
     let identity = VuIdentity {
         id: 0,
         scenario: Arc::from("options"),
         iteration: 0,
         tags: TagSet::empty(),
+        env: Arc::default(),
     };
     let mut vu = Vu::new(scenario.engine(), scenario.pre(), context, identity)
         .await
@@ -282,7 +283,7 @@ pub fn start(scenario: &Scenario, plan: RunPlan, limits: VuLimits) -> RunHandle 
     let metrics = Metrics::new();
     let client = ClientConfig::new(plan.insecure_skip_tls_verify, &plan.user_agent)
         .with_allowed_targets(plan.allowed_targets.clone());
-    let context = RunContext::new(metrics, plan.env.clone(), client);
+    let context = RunContext::new(metrics, client);
     let scales = plan
         .scenarios
         .iter()
@@ -342,9 +343,12 @@ async fn execute(
     // Instantiate every VU before anything runs, as k6 does.
     shared.set_phase(Phase::Initializing {
         ready: 0,
-        total: total_vus,
+        total: plan.initial_vus(),
     });
-    let mut identities = Vec::new();
+    // VUs instantiated now, and those an arrival-rate executor instantiates
+    // when it needs them.
+    let (mut identities, mut later) = (Vec::new(), Vec::new());
+    let mut next_id = 1;
     let mut scenario_tags = Vec::new();
     for (index, scenario_plan) in plan.scenarios.iter().enumerate() {
         let tags = TagSet::new(
@@ -354,20 +358,33 @@ async fn execute(
                 .chain(scenario_plan.tags.clone())
                 .chain([("scenario".to_owned(), scenario_plan.name.clone())]),
         );
-        for _ in 0..scenario_plan.executor.max_vus() {
+        let mut env = plan.env.clone();
+        env.extend(scenario_plan.env.clone());
+        let env = Arc::new(env);
+        let initial = scenario_plan.executor.initial_vus();
+        for n in 0..scenario_plan.executor.max_vus() {
             let identity = VuIdentity {
-                id: identities.len() as u32 + 1,
+                id: next_id,
                 scenario: Arc::from(scenario_plan.name.as_str()),
                 iteration: 0,
                 tags: tags.clone(),
+                env: env.clone(),
             };
-            identities.push((index, identity));
+            next_id += 1;
+            if n < initial {
+                identities.push((index, identity));
+            } else {
+                later.push((index, identity));
+            }
         }
         scenario_tags.push(tags);
     }
-    let slots = instantiate_all(&shared, &factory, identities).await?;
+    let mut slots = instantiate_all(&shared, &factory, identities).await?;
     let instantiated = slots.iter().map(Vec::len).sum::<usize>();
     metrics.set_vus(0, instantiated as u64, 0);
+    for (index, identity) in later {
+        slots[index].push(VuSlot::uninstantiated(identity, factory.clone()));
+    }
     let executions: Vec<_> = plan
         .scenarios
         .iter()
@@ -388,6 +405,7 @@ async fn execute(
                 .cloned()
                 .chain([("scenario".to_owned(), "setup".to_owned())]),
         ),
+        env: Arc::new(plan.env.clone()),
     };
     shared.set_phase(Phase::Setup);
     let mut helper =
@@ -415,6 +433,7 @@ async fn execute(
     let mut tasks = tokio::task::JoinSet::new();
     for (scenario_plan, tags, vus) in executions {
         let stop = shared.stop.clone();
+        let metrics = metrics.clone();
         let scale = shared
             .scales
             .get(&scenario_plan.name)
@@ -430,6 +449,7 @@ async fn execute(
                 graceful_stop: scenario_plan.graceful_stop,
                 stop,
                 tags,
+                metrics,
                 scale,
             };
             execution.run(&scenario_plan.executor).await;

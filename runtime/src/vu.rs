@@ -17,22 +17,16 @@ use crate::metrics::{Metrics, Sample, TagCache, TagSet};
 /// What every VU of a run shares.
 pub struct RunContext {
     metrics: Arc<Metrics>,
-    env: BTreeMap<String, String>,
     setup_data: OnceLock<Vec<u8>>,
     client: ClientConfig,
     log: RunLog,
 }
 
 impl RunContext {
-    /// A context for a run with these environment variables and client settings.
-    pub fn new(
-        metrics: Arc<Metrics>,
-        env: BTreeMap<String, String>,
-        client: ClientConfig,
-    ) -> Arc<Self> {
+    /// A context for a run with these client settings.
+    pub fn new(metrics: Arc<Metrics>, client: ClientConfig) -> Arc<Self> {
         Arc::new(Self {
             metrics,
-            env,
             setup_data: OnceLock::new(),
             client,
             log: RunLog::default(),
@@ -71,6 +65,8 @@ pub struct VuIdentity {
     pub iteration: u64,
     /// Tags on every sample of this VU: `scenario` plus the run's and scenario's tags.
     pub tags: TagSet,
+    /// The environment variables it sees: the run's, overridden by its scenario's.
+    pub env: Arc<BTreeMap<String, String>>,
 }
 
 /// The data of a VU's store: its WASI context (no authority), its client, and
@@ -102,8 +98,8 @@ impl VuState {
         &self.run.metrics
     }
 
-    pub(crate) fn run_env(&self) -> &BTreeMap<String, String> {
-        &self.run.env
+    pub(crate) fn vu_env(&self) -> &BTreeMap<String, String> {
+        &self.identity.env
     }
 
     pub(crate) fn tags(&self) -> TagSet {

@@ -126,16 +126,29 @@ pub struct ScenarioOptions {
     /// VUs at the start (`ramping-vus`, default 1).
     #[serde(rename = "startVUs")]
     pub start_vus: Option<u32>,
-    /// The ramps of `ramping-vus`, in order.
+    /// The ramps of `ramping-vus` (targets in VUs) or `ramping-arrival-rate`
+    /// (targets in iterations per `timeUnit`), in order.
     pub stages: Option<Vec<StageOption>>,
     /// How long an iteration may finish once its VU is ramped down
     /// (`ramping-vus`, default `30s`).
     #[schema(value_type = Option<String>)]
     pub graceful_ramp_down: Option<Json>,
-    /// Most VUs (`externally-controlled`; default `vus`).
+    /// Iterations started per `timeUnit` (`constant-arrival-rate`).
+    pub rate: Option<u32>,
+    /// Iterations started per `timeUnit` at the start (`ramping-arrival-rate`,
+    /// default 0).
+    pub start_rate: Option<u32>,
+    /// The period the arrival rates count over (default `1s`).
+    #[schema(value_type = Option<String>)]
+    pub time_unit: Option<Json>,
+    /// VUs instantiated before the start (the arrival-rate executors; required).
+    #[serde(rename = "preAllocatedVUs")]
+    pub pre_allocated_vus: Option<u32>,
+    /// Most VUs (`externally-controlled`, default `vus`; the arrival-rate
+    /// executors, default `preAllocatedVUs`).
     #[serde(rename = "maxVUs")]
     pub max_vus: Option<u32>,
-    /// How long (`constant-vus`, `externally-controlled`).
+    /// How long (`constant-vus`, `externally-controlled`, `constant-arrival-rate`).
     #[schema(value_type = Option<String>)]
     pub duration: Option<Json>,
     /// Iterations per VU (`per-vu-iterations`) or in all (`shared-iterations`).
@@ -157,14 +170,16 @@ pub struct ScenarioOptions {
     pub tags: Option<BTreeMap<String, String>>,
 }
 
-/// One stage of `ramping-vus`: a linear ramp to `target` VUs over `duration`.
+/// One stage of `ramping-vus` or `ramping-arrival-rate`: a linear ramp to
+/// `target` over `duration`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StageOption {
     /// How long the ramp takes, such as `30s`.
     #[schema(value_type = String)]
     pub duration: Json,
-    /// VUs at its end.
+    /// VUs (`ramping-vus`) or iterations per `timeUnit`
+    /// (`ramping-arrival-rate`) at its end.
     pub target: u32,
 }
 
@@ -182,6 +197,11 @@ pub enum ExecutorName {
     RampingVus,
     /// VUs loop for `duration`; how many run is changed with `PATCH /v1/runs/{id}`.
     ExternallyControlled,
+    /// `rate` iterations start every `timeUnit` for `duration`, however slow the
+    /// target; dropped (`dropped_iterations`) when all `maxVUs` are busy.
+    ConstantArrivalRate,
+    /// The arrival rate ramps from `startRate` through `stages`.
+    RampingArrivalRate,
 }
 
 /// A threshold: `"p(95)<300"`, or an object with `abortOnFail`.

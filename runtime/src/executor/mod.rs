@@ -2,9 +2,12 @@
 //! file per model; this module holds what they share: the VU slot that runs
 //! (and, after a trap, re-creates) a VU, and the loop with k6's graceful stop.
 
+mod arrival_rate;
+mod constant_arrival_rate;
 mod constant_vus;
 mod externally_controlled;
 mod per_vu_iterations;
+mod ramping_arrival_rate;
 mod ramping_vus;
 mod shared_iterations;
 
@@ -17,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::duration;
 use crate::engine::VolleyEngine;
-use crate::metrics::{Sample, TagSet, builtin};
+use crate::metrics::{Metrics, Sample, TagSet, builtin};
 use crate::scenario::Scenario;
 use crate::vu::{GuestFailure, RunContext, Vu, VuIdentity};
 
@@ -25,6 +28,8 @@ use crate::vu::{GuestFailure, RunContext, Vu, VuIdentity};
 pub const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(600);
 /// The most VUs one scenario may ask for.
 pub const MAX_VUS: u32 = 100_000;
+/// The highest arrival rate, in iterations started per second.
+pub const MAX_ARRIVALS_PER_SECOND: f64 = 1_000_000.0;
 
 fn one() -> u32 {
     1
@@ -41,15 +46,19 @@ fn default_max_duration() -> Duration {
 fn default_graceful_ramp_down() -> Duration {
     Duration::from_secs(30)
 }
+fn one_second() -> Duration {
+    Duration::from_secs(1)
+}
 
-/// One stage of `ramping-vus`: a linear ramp to `target` VUs over `duration`.
+/// One stage of `ramping-vus` or `ramping-arrival-rate`: a linear ramp to
+/// `target` (VUs, or iterations per `timeUnit`) over `duration`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Stage {
     /// How long the ramp takes.
     #[serde(with = "duration::serde_req")]
     pub duration: Duration,
-    /// VUs at its end.
+    /// VUs, or the arrival rate, at its end.
     pub target: u32,
 }
 
@@ -121,6 +130,47 @@ pub enum ExecutorConfig {
         #[serde(with = "duration::serde_req")]
         duration: Duration,
     },
+    /// `rate` iterations start every `timeUnit` for `duration`, whatever the
+    /// response times; each on a free VU, or is dropped when all `maxVUs` are busy.
+    #[serde(rename_all = "camelCase")]
+    ConstantArrivalRate {
+        /// Iterations started per `timeUnit`.
+        rate: u32,
+        /// The period `rate` counts over.
+        #[serde(default = "one_second", with = "duration::serde_req")]
+        time_unit: Duration,
+        /// How long.
+        #[serde(with = "duration::serde_req")]
+        duration: Duration,
+        /// VUs instantiated before the start.
+        #[serde(rename = "preAllocatedVUs")]
+        pre_allocated_vus: u32,
+        /// The most VUs: more are instantiated while none is free (default:
+        /// `preAllocatedVUs`).
+        #[serde(default, rename = "maxVUs")]
+        max_vus: Option<u32>,
+    },
+    /// Iterations start at a rate that ramps from `startRate` through `stages`
+    /// (each target an arrival rate per `timeUnit`), whatever the response
+    /// times; each on a free VU, or is dropped when all `maxVUs` are busy.
+    #[serde(rename_all = "camelCase")]
+    RampingArrivalRate {
+        /// Iterations started per `timeUnit` at the start.
+        #[serde(default)]
+        start_rate: u32,
+        /// The period the rates count over.
+        #[serde(default = "one_second", with = "duration::serde_req")]
+        time_unit: Duration,
+        /// The ramps, in order.
+        stages: Vec<Stage>,
+        /// VUs instantiated before the start.
+        #[serde(rename = "preAllocatedVUs")]
+        pre_allocated_vus: u32,
+        /// The most VUs: more are instantiated while none is free (default:
+        /// `preAllocatedVUs`).
+        #[serde(default, rename = "maxVUs")]
+        max_vus: Option<u32>,
+    },
 }
 
 impl ExecutorConfig {
@@ -132,6 +182,8 @@ impl ExecutorConfig {
             ExecutorConfig::SharedIterations { .. } => "shared-iterations",
             ExecutorConfig::RampingVus { .. } => "ramping-vus",
             ExecutorConfig::ExternallyControlled { .. } => "externally-controlled",
+            ExecutorConfig::ConstantArrivalRate { .. } => "constant-arrival-rate",
+            ExecutorConfig::RampingArrivalRate { .. } => "ramping-arrival-rate",
         }
     }
 
@@ -145,6 +197,39 @@ impl ExecutorConfig {
                 start_vus, stages, ..
             } => stages.iter().map(|s| s.target).fold(*start_vus, u32::max),
             ExecutorConfig::ExternallyControlled { vus, max_vus, .. } => max_vus.unwrap_or(*vus),
+            ExecutorConfig::ConstantArrivalRate {
+                pre_allocated_vus,
+                max_vus,
+                ..
+            }
+            | ExecutorConfig::RampingArrivalRate {
+                pre_allocated_vus,
+                max_vus,
+                ..
+            } => max_vus.unwrap_or(*pre_allocated_vus),
+        }
+    }
+
+    /// Whether iterations start on a schedule (an arrival-rate executor)
+    /// rather than when a VU is free.
+    pub fn is_open_model(&self) -> bool {
+        matches!(
+            self,
+            ExecutorConfig::ConstantArrivalRate { .. } | ExecutorConfig::RampingArrivalRate { .. }
+        )
+    }
+
+    /// The VUs instantiated before the run starts: all of them, except for the
+    /// arrival-rate executors, which instantiate the rest when they need them.
+    pub fn initial_vus(&self) -> u32 {
+        match self {
+            ExecutorConfig::ConstantArrivalRate {
+                pre_allocated_vus, ..
+            }
+            | ExecutorConfig::RampingArrivalRate {
+                pre_allocated_vus, ..
+            } => (*pre_allocated_vus).min(self.max_vus()),
+            _ => self.max_vus(),
         }
     }
 
@@ -155,13 +240,18 @@ impl ExecutorConfig {
             | ExecutorConfig::ExternallyControlled { duration, .. } => *duration,
             ExecutorConfig::PerVuIterations { max_duration, .. }
             | ExecutorConfig::SharedIterations { max_duration, .. } => *max_duration,
-            ExecutorConfig::RampingVus { stages, .. } => stages.iter().map(|s| s.duration).sum(),
+            ExecutorConfig::ConstantArrivalRate { duration, .. } => *duration,
+            ExecutorConfig::RampingVus { stages, .. }
+            | ExecutorConfig::RampingArrivalRate { stages, .. } => {
+                stages.iter().map(|s| s.duration).sum()
+            }
         }
     }
 
     /// Checks the settings, naming the bad one.
     pub fn validate(&self) -> Result<(), String> {
-        if let ExecutorConfig::RampingVus { stages, .. } = self
+        if let ExecutorConfig::RampingVus { stages, .. }
+        | ExecutorConfig::RampingArrivalRate { stages, .. } = self
             && stages.is_empty()
         {
             return Err("stages must list at least one stage".into());
@@ -171,6 +261,8 @@ impl ExecutorConfig {
             let field = match self {
                 ExecutorConfig::ExternallyControlled { .. } => "maxVUs (default: vus)",
                 ExecutorConfig::RampingVus { .. } => "the most VUs (startVUs or a stage's target)",
+                ExecutorConfig::ConstantArrivalRate { .. }
+                | ExecutorConfig::RampingArrivalRate { .. } => "maxVUs (default: preAllocatedVUs)",
                 _ => "vus",
             };
             return Err(format!(
@@ -180,10 +272,13 @@ impl ExecutorConfig {
         if self.max_duration().is_zero() {
             return Err(match self {
                 ExecutorConfig::ConstantVus { .. }
-                | ExecutorConfig::ExternallyControlled { .. } => {
+                | ExecutorConfig::ExternallyControlled { .. }
+                | ExecutorConfig::ConstantArrivalRate { .. } => {
                     "duration must be more than 0".into()
                 }
-                ExecutorConfig::RampingVus { .. } => "the stages must last more than 0".into(),
+                ExecutorConfig::RampingVus { .. } | ExecutorConfig::RampingArrivalRate { .. } => {
+                    "the stages must last more than 0".into()
+                }
                 _ => "maxDuration must be more than 0".into(),
             });
         }
@@ -204,8 +299,61 @@ impl ExecutorConfig {
             } if vus > max_vus => Err(format!(
                 "vus ({vus}) must not be more than maxVUs ({max_vus})"
             )),
+            ExecutorConfig::ConstantArrivalRate {
+                rate, time_unit, ..
+            } => {
+                if *rate == 0 {
+                    return Err("rate must be at least 1".into());
+                }
+                self.validate_arrivals(*time_unit, *rate)
+            }
+            ExecutorConfig::RampingArrivalRate {
+                start_rate,
+                time_unit,
+                stages,
+                ..
+            } => {
+                let highest = stages.iter().map(|s| s.target).fold(*start_rate, u32::max);
+                if highest == 0 {
+                    return Err(
+                        "startRate and every stage's target are 0: no iteration would start".into(),
+                    );
+                }
+                self.validate_arrivals(*time_unit, highest)
+            }
             _ => Ok(()),
         }
+    }
+
+    /// Checks what the arrival-rate executors share: `timeUnit`, the highest
+    /// rate, and `preAllocatedVUs` within `maxVUs`.
+    fn validate_arrivals(&self, time_unit: Duration, highest_rate: u32) -> Result<(), String> {
+        if time_unit.is_zero() {
+            return Err("timeUnit must be more than 0".into());
+        }
+        let per_second = f64::from(highest_rate) / time_unit.as_secs_f64();
+        if per_second > MAX_ARRIVALS_PER_SECOND {
+            return Err(format!(
+                "the arrival rate must be at most {MAX_ARRIVALS_PER_SECOND} iterations per second, not {per_second}"
+            ));
+        }
+        if let ExecutorConfig::ConstantArrivalRate {
+            pre_allocated_vus,
+            max_vus: Some(max_vus),
+            ..
+        }
+        | ExecutorConfig::RampingArrivalRate {
+            pre_allocated_vus,
+            max_vus: Some(max_vus),
+            ..
+        } = self
+            && pre_allocated_vus > max_vus
+        {
+            return Err(format!(
+                "preAllocatedVUs ({pre_allocated_vus}) must not be more than maxVUs ({max_vus})"
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -258,20 +406,37 @@ impl VuSlot {
         }
     }
 
+    /// A slot whose VU is instantiated by its first iteration.
+    pub fn uninstantiated(identity: VuIdentity, factory: VuFactory) -> Self {
+        Self {
+            vu: None,
+            identity,
+            factory,
+            log_budget: ERRORS_LOGGED_PER_VU,
+        }
+    }
+
     /// The VU's id.
     pub fn id(&self) -> u32 {
         self.identity.id
     }
 
-    /// Runs one iteration and records it. Returns false when the VU is gone for
-    /// good (a replacement could not be instantiated).
-    async fn iteration(&mut self, exec: &str) -> bool {
+    /// Whether the VU has a live instance.
+    fn is_instantiated(&self) -> bool {
+        self.vu.is_some()
+    }
+
+    /// Runs one iteration and records it, its duration measured from `started`
+    /// (now, or earlier: when it was scheduled to start). Instantiates the VU
+    /// first when it has no instance. Returns false when the VU is gone for
+    /// good (it could not be instantiated).
+    async fn iteration(&mut self, exec: &str, started: Instant) -> bool {
         if self.vu.is_none() {
             match self.factory.instantiate(self.identity.clone()).await {
                 Ok(vu) => self.vu = Some(vu),
                 Err(error) => {
                     self.log(format!(
-                        "could not replace VU {}: {error:#}",
+                        "could not instantiate VU {}: {error:#}",
                         self.identity.id
                     ));
                     return false;
@@ -279,7 +444,6 @@ impl VuSlot {
             }
         }
         let vu = self.vu.as_mut().expect("instantiated above");
-        let started = Instant::now();
         let result = vu.iteration(exec).await;
         let elapsed = started.elapsed();
         vu.next_iteration();
@@ -369,6 +533,8 @@ pub struct Execution {
     pub stop: CancellationToken,
     /// Tags of the scenario's own samples.
     pub tags: TagSet,
+    /// The run's metrics.
+    pub metrics: Arc<Metrics>,
     /// How many VUs should run, for `externally-controlled` (set from outside).
     pub scale: Option<watch::Receiver<u32>>,
 }
@@ -396,6 +562,18 @@ impl Execution {
                 ref stages,
                 graceful_ramp_down,
             } => ramping_vus::run(self, start_vus, stages.clone(), graceful_ramp_down).await,
+            ExecutorConfig::ConstantArrivalRate {
+                rate,
+                time_unit,
+                duration,
+                ..
+            } => constant_arrival_rate::run(self, rate, time_unit, duration).await,
+            ExecutorConfig::RampingArrivalRate {
+                start_rate,
+                time_unit,
+                ref stages,
+                ..
+            } => ramping_arrival_rate::run(self, start_rate, time_unit, stages.clone()).await,
         }
     }
 
@@ -515,7 +693,7 @@ async fn vu_loop(
             break;
         }
         tokio::select! {
-            alive = slot.iteration(exec) => if !alive { break },
+            alive = slot.iteration(exec, Instant::now()) => if !alive { break },
             _ = tokio::time::sleep_until(hard_end) => {
                 slot.interrupted();
                 break;

@@ -20,12 +20,12 @@ impl Host for VuState {
     }
 
     async fn env(&mut self, name: String) -> wasmtime::Result<Option<String>> {
-        Ok(self.run_env().get(&name).cloned())
+        Ok(self.vu_env().get(&name).cloned())
     }
 
     async fn env_vars(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
         Ok(self
-            .run_env()
+            .vu_env()
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())

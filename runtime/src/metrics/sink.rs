@@ -160,6 +160,13 @@ impl Metrics {
         self.set_vus(vus, vus_max, 0);
     }
 
+    /// Adds `delta` VUs to the instantiated VU count.
+    pub fn add_vus_max(&self, delta: u64) {
+        let vus_max = self.headline.vus_max.fetch_add(delta, Ordering::Relaxed) + delta;
+        let vus = self.headline.vus.load(Ordering::Relaxed);
+        self.set_vus(vus, vus_max, 0);
+    }
+
     /// The headline totals now.
     pub fn progress(&self) -> Progress {
         let h = &self.headline;
