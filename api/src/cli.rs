@@ -107,6 +107,11 @@ struct LoadArgs {
     /// Write the end-of-test summary as k6's summary-export JSON.
     #[arg(long)]
     summary_export: Option<PathBuf>,
+    /// Break the summary's main metrics down by each value of this tag, such
+    /// as name, status or group (repeatable; by scenario is automatic when the
+    /// run has several).
+    #[arg(long = "summary-by", value_name = "TAG")]
+    summary_by: Vec<String>,
     /// Do not draw the progress line.
     #[arg(short = 'q', long)]
     quiet: bool,
@@ -257,7 +262,7 @@ async fn run_scenario(
     };
     let plan = defaults.merge(file_options).merge(flags).plan()?;
     let report = execute(&scenario, plan.clone(), limits, load.quiet).await?;
-    println!("{}", summary_text::render(&plan, &report));
+    println!("{}", summary_text::render(&plan, &report, &load.summary_by));
     if let Some(path) = &load.summary_export {
         let json = export_json(&report);
         std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")

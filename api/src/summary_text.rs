@@ -3,15 +3,31 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use volley_runtime::metrics::{MetricKind, MetricSummary, Summary, ValueType};
+use volley_runtime::metrics::{
+    CheckSummary, MetricKind, MetricSummary, Summary, TagSet, ValueType,
+};
 use volley_runtime::options::RunPlan;
 use volley_runtime::run::RunReport;
 
 /// Width of the dotted metric-name column.
 const NAME_WIDTH: usize = 40;
 
-/// Renders the summary of `report` for `plan`.
-pub fn render(plan: &RunPlan, report: &RunReport) -> String {
+/// The metrics a breakdown by tag shows, when they have samples.
+const BREAKDOWN_METRICS: [&str; 7] = [
+    "checks",
+    "dropped_iterations",
+    "http_req_duration",
+    "http_req_failed",
+    "http_reqs",
+    "iteration_duration",
+    "iterations",
+];
+/// The most values of one tag a breakdown lists.
+const BREAKDOWN_VALUES: usize = 50;
+
+/// Renders the summary of `report` for `plan`, with a breakdown of the main
+/// metrics by each tag of `by` (and by scenario when the run has several).
+pub fn render(plan: &RunPlan, report: &RunReport, by: &[String]) -> String {
     let mut out = String::new();
     let summary = &report.summary;
     let _ = writeln!(out);
@@ -33,22 +49,7 @@ pub fn render(plan: &RunPlan, report: &RunReport) -> String {
         }
     }
     if !summary.checks.is_empty() {
-        let _ = writeln!(out);
-        for check in &summary.checks {
-            let total = check.passes + check.fails;
-            if check.fails == 0 {
-                let _ = writeln!(out, "     ✓ {}", check.name);
-            } else {
-                let _ = writeln!(
-                    out,
-                    "     ✗ {}\n      ↳  {:.0}% — ✓ {} / ✗ {}",
-                    check.name,
-                    check.passes as f64 * 100.0 / total as f64,
-                    check.passes,
-                    check.fails
-                );
-            }
-        }
+        render_checks(&mut out, &summary.checks);
     }
     let _ = writeln!(out);
     for (name, metric) in &summary.metrics {
@@ -63,6 +64,13 @@ pub fn render(plan: &RunPlan, report: &RunReport) -> String {
             "{indent}{name}{dots}: {}",
             metric_line(metric, summary.duration)
         );
+    }
+    let mut breakdowns: Vec<&str> = by.iter().map(String::as_str).collect();
+    if plan.scenarios.len() > 1 && !breakdowns.contains(&"scenario") {
+        breakdowns.insert(0, "scenario");
+    }
+    for tag in breakdowns {
+        render_breakdown(&mut out, report, tag);
     }
     if !summary.request_failures.is_empty() {
         let causes: Vec<String> = summary
@@ -107,6 +115,73 @@ pub fn render(plan: &RunPlan, report: &RunReport) -> String {
         let _ = writeln!(out, "\n     run stopped before its end");
     }
     out
+}
+
+/// The main metrics for each value of `tag`, under a heading per value.
+fn render_breakdown(out: &mut String, report: &RunReport, tag: &str) {
+    let snapshot = &report.snapshot;
+    let mut values: Vec<String> = BREAKDOWN_METRICS
+        .iter()
+        .flat_map(|metric| snapshot.tag_values(metric, tag))
+        .collect();
+    values.sort();
+    values.dedup();
+    let _ = writeln!(out, "\n     BY {}", tag.to_uppercase());
+    if values.is_empty() {
+        let _ = writeln!(out, "\n       no samples are tagged {tag}");
+        return;
+    }
+    let secs = report.summary.duration.as_secs_f64();
+    for value in values.iter().take(BREAKDOWN_VALUES) {
+        let _ = writeln!(out, "\n     {tag}:{value}");
+        let filter = TagSet::new([(tag, value.as_str())]);
+        for name in BREAKDOWN_METRICS {
+            if let Some((info, series)) = snapshot.aggregate(name, &filter) {
+                let metric = MetricSummary::from_value(info.kind, info.value_type, &series, secs);
+                let dots = ".".repeat(NAME_WIDTH.saturating_sub(name.len() + 3));
+                let _ = writeln!(
+                    out,
+                    "       {name}{dots}: {}",
+                    metric_line(&metric, report.summary.duration)
+                );
+            }
+        }
+    }
+    if values.len() > BREAKDOWN_VALUES {
+        let _ = writeln!(
+            out,
+            "\n     ... and {} more values of {tag}",
+            values.len() - BREAKDOWN_VALUES
+        );
+    }
+}
+
+/// The checks, under headings for the groups they ran in, as k6 shows them.
+fn render_checks(out: &mut String, checks: &[CheckSummary]) {
+    let _ = writeln!(out);
+    let mut open: Vec<&str> = Vec::new();
+    for check in checks {
+        let groups: Vec<&str> = check.group.split("::").filter(|g| !g.is_empty()).collect();
+        let shared = open.iter().zip(&groups).take_while(|(a, b)| a == b).count();
+        for (depth, name) in groups.iter().enumerate().skip(shared) {
+            let _ = writeln!(out, "\n     {}█ {name}\n", "  ".repeat(depth));
+        }
+        open = groups;
+        let indent = "  ".repeat(open.len());
+        let total = check.passes + check.fails;
+        if check.fails == 0 {
+            let _ = writeln!(out, "     {indent}✓ {}", check.name);
+        } else {
+            let _ = writeln!(
+                out,
+                "     {indent}✗ {}\n      {indent}↳  {:.0}% — ✓ {} / ✗ {}",
+                check.name,
+                check.passes as f64 * 100.0 / total as f64,
+                check.passes,
+                check.fails
+            );
+        }
+    }
 }
 
 fn render_scenarios(out: &mut String, plan: &RunPlan) {

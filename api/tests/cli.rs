@@ -252,3 +252,68 @@ async fn ctrl_c_stops_gracefully_with_a_summary_and_exit_105() {
         .expect("http_reqs in the summary");
     assert_eq!(reported, target.stats().total);
 }
+
+#[test]
+fn the_summary_breaks_down_by_scenario_and_tag_and_nests_checks_in_groups() {
+    let dir = std::env::temp_dir().join(format!("volley-cli-groups-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("options.json");
+    std::fs::write(
+        &config,
+        r#"{"scenarios": {
+            "grouped": {"executor": "per-vu-iterations", "vus": 2, "iterations": 3, "exec": "groups"},
+            "open": {"executor": "constant-arrival-rate", "rate": 20, "duration": "500ms",
+                     "preAllocatedVUs": 1, "maxVUs": 2, "exec": "ok"}}}"#,
+    )
+    .unwrap();
+    let export = dir.join("summary.json");
+    let out = volley(&[
+        "run",
+        volley_example_artifacts::FAULTY,
+        "--config",
+        config.to_str().unwrap(),
+        "--summary-by",
+        "group",
+        "--summary-export",
+        export.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for expected in [
+        "* open: 20.00 iterations/s for 500ms (maxVUs: 1-2)",
+        "iteration_duration counts from each iteration's scheduled start",
+        "     ✓ root check\n",
+        "     █ outer\n",
+        "       ✓ outer check\n",
+        "       █ inner\n",
+        "         ✓ inner check\n",
+        "group_duration",
+        "BY SCENARIO",
+        "scenario:grouped",
+        "scenario:open",
+        "BY GROUP",
+        "group:::outer::inner",
+    ] {
+        assert!(stdout.contains(expected), "no {expected:?} in:\n{stdout}");
+    }
+    // The open scenario ran its 10 iterations, the grouped one 6.
+    let open = stdout.split("scenario:open").nth(1).unwrap();
+    assert!(
+        open.lines()
+            .any(|l| l.contains("iterations...") && l.contains(": 10 ")),
+        "{open}"
+    );
+    // k6's export nests the checks in their groups.
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    let root = &json["root_group"];
+    assert_eq!(root["checks"]["root check"]["passes"], 6);
+    let inner = &root["groups"]["outer"]["groups"]["inner"];
+    assert_eq!(inner["path"], "::outer::inner");
+    assert_eq!(
+        inner["checks"]["inner check"]["path"],
+        "::outer::inner::inner check"
+    );
+    assert_eq!(inner["checks"]["inner check"]["passes"], 6);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -199,3 +199,81 @@ async fn a_slow_target_times_out_and_the_timeout_is_counted() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(target.stats().cancelled, 2);
 }
+
+/// The series of `metric` tagged with exactly `group` (or with no group),
+/// summed.
+fn in_group(report: &volley_runtime::run::RunReport, metric: &str, group: Option<&str>) -> f64 {
+    use volley_runtime::metrics::Value;
+    report
+        .snapshot
+        .series
+        .iter()
+        .filter(|s| s.metric.name.as_ref() == metric && s.tags.get("group") == group)
+        .map(|s| match &s.value {
+            Value::Counter(n) => *n,
+            Value::Rate { total, .. } => *total as f64,
+            Value::Trend(trend) => trend.count() as f64,
+            Value::Gauge { .. } => 1.0,
+        })
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn groups_tag_what_they_contain_and_time_themselves() {
+    let report = run(FAULTY, faulty("groups", 2, 3)).await.unwrap();
+    assert_eq!(stat(&report, "iterations", "count"), 6.0);
+    assert!(report.summary.iteration_failures.is_empty());
+    assert_eq!(in_group(&report, "checks", None), 6.0);
+    assert_eq!(in_group(&report, "checks", Some("::outer")), 6.0);
+    assert_eq!(in_group(&report, "checks", Some("::outer::inner")), 6.0);
+    assert_eq!(in_group(&report, "grouped", Some("::outer::inner")), 6.0);
+    assert_eq!(in_group(&report, "group_duration", Some("::outer")), 6.0);
+    assert_eq!(
+        in_group(&report, "group_duration", Some("::outer::inner")),
+        6.0
+    );
+    // inner sleeps 20 ms; outer holds inner.
+    assert!(stat(&report, "group_duration", "min") >= 20.0);
+    let checks: Vec<(&str, &str)> = report
+        .summary
+        .checks
+        .iter()
+        .map(|c| (c.group.as_str(), c.name.as_str()))
+        .collect();
+    assert_eq!(
+        checks,
+        [
+            ("", "root check"),
+            ("::outer", "outer check"),
+            ("::outer::inner", "inner check")
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn misused_groups_trap_and_open_groups_close_with_the_iteration() {
+    for (exec, message) in [
+        ("bad-group", "contains \"::\""),
+        ("stray-leave", "no group open"),
+    ] {
+        let report = run(FAULTY, faulty(exec, 1, 2)).await.unwrap();
+        assert_eq!(
+            report.summary.iteration_failures.get("trap"),
+            Some(&2),
+            "{exec}"
+        );
+        assert!(
+            report.log.iter().any(|e| e.message.contains(message)),
+            "{exec}: {:?}",
+            report.log
+        );
+    }
+    // The group left open in the first iteration does not tag the second.
+    let report = run(FAULTY, faulty("unclosed-group", 1, 2)).await.unwrap();
+    assert!(report.summary.iteration_failures.is_empty());
+    assert_eq!(in_group(&report, "checks", None), 1.0);
+    assert_eq!(
+        in_group(&report, "group_duration", Some("::left-open")),
+        0.0
+    );
+}

@@ -69,6 +69,9 @@ pub struct VuIdentity {
     pub env: Arc<BTreeMap<String, String>>,
 }
 
+/// What a check's tags are cached by: its group path, name and extra tags.
+pub(crate) type CheckKey = (Option<Arc<str>>, String, Vec<(String, String)>);
+
 /// The data of a VU's store: its WASI context (no authority), its client, and
 /// what the host interfaces need.
 pub struct VuState {
@@ -79,8 +82,9 @@ pub struct VuState {
     identity: VuIdentity,
     client: HttpClient,
     log_budget: crate::host::LogBudget,
+    groups: Vec<crate::host::OpenGroup>,
     request_tags: TagCache<crate::host::RequestShape>,
-    check_tags: TagCache<(String, Vec<(String, String)>)>,
+    check_tags: TagCache<CheckKey>,
     output: GuestOutput,
     deadline: Option<Instant>,
 }
@@ -102,8 +106,26 @@ impl VuState {
         &self.identity.env
     }
 
+    /// The tags of what the VU records now: its own, with `group` while a
+    /// group is open.
     pub(crate) fn tags(&self) -> TagSet {
-        self.identity.tags.clone()
+        match self.groups.last() {
+            Some(group) => group.tags.clone(),
+            None => self.identity.tags.clone(),
+        }
+    }
+
+    /// The path of the innermost open group.
+    pub(crate) fn group_path(&self) -> Option<Arc<str>> {
+        self.groups.last().map(|group| group.path.clone())
+    }
+
+    pub(crate) fn groups(&self) -> &[crate::host::OpenGroup] {
+        &self.groups
+    }
+
+    pub(crate) fn groups_mut(&mut self) -> &mut Vec<crate::host::OpenGroup> {
+        &mut self.groups
     }
 
     pub(crate) fn client(&self) -> &HttpClient {
@@ -118,7 +140,7 @@ impl VuState {
         &mut self.request_tags
     }
 
-    pub(crate) fn check_tags(&mut self) -> &mut TagCache<(String, Vec<(String, String)>)> {
+    pub(crate) fn check_tags(&mut self) -> &mut TagCache<CheckKey> {
         &mut self.check_tags
     }
 
@@ -268,6 +290,7 @@ impl Vu {
             identity,
             client,
             log_budget: Default::default(),
+            groups: Vec::new(),
             request_tags: TagCache::default(),
             check_tags: TagCache::default(),
             output,
@@ -334,6 +357,7 @@ impl Vu {
     /// dropping this future (the guest yields at every epoch tick).
     pub async fn iteration(&mut self, exec: &str) -> Result<(), GuestFailure> {
         self.store.data().output.clear();
+        self.store.data_mut().groups.clear();
         match self.bindings.call_iteration(&mut self.store, exec).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => Err(GuestFailure::Error(message)),

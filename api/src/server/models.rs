@@ -558,6 +558,9 @@ pub struct RunResults {
 /// One check's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CheckResult {
+    /// The path of the group it ran in, such as `::book::pay` (empty outside
+    /// groups).
+    pub group: String,
     /// The check's name.
     pub name: String,
     /// Times it held.

@@ -262,6 +262,7 @@ pub fn results_of(report: &RunReport, thresholds: Vec<ThresholdState>) -> RunRes
             .checks
             .iter()
             .map(|c| CheckResult {
+                group: c.group.clone(),
                 name: c.name.clone(),
                 passes: c.passes,
                 fails: c.fails,

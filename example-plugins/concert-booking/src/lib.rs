@@ -9,6 +9,9 @@
 //!    first is taken (409) (check "seat reserved"),
 //! 5. `POST /payments`: pay for the reservation (check "payment accepted").
 //!
+//! Steps 1, 2-3 and 4-5 run in the groups `queue`, `browse` and `book`, so the
+//! summary lists the checks under them and `group_duration` times each.
+//!
 //! Between steps the fan thinks for `THINK_TIME_MS` milliseconds (default 500).
 //! A completed booking adds its whole time, think time included, to the time trend
 //! `booking_duration` and 1 to the counter `bookings_completed`. A failed step
@@ -23,7 +26,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use volley_sdk::http::{Request, Response};
 use volley_sdk::metrics::{Counter, Trend};
-use volley_sdk::{ResultExt, Scenario, check, log, vu};
+use volley_sdk::{ResultExt, Scenario, check, group, log, vu};
 
 /// Whole booking flow time, in milliseconds, think time included.
 static BOOKING_DURATION: Trend = Trend::new_time("booking_duration");
@@ -94,19 +97,22 @@ impl Scenario for ConcertBooking {
         let think_time = think_time()?;
         let started = Instant::now();
 
-        let token = api.queue_token()?;
+        let token = group("queue", || api.queue_token())?;
         think(think_time);
 
-        let date = api.pick_date(&token)?;
+        let (date, free_seats) = group("browse", || {
+            let date = api.pick_date(&token)?;
+            think(think_time);
+            let free_seats = api.free_seats(&token, &date)?;
+            Ok::<_, String>((date, free_seats))
+        })?;
         think(think_time);
 
-        let free_seats = api.free_seats(&token, &date)?;
-        think(think_time);
-
-        let reservation = api.reserve(&token, &date, &free_seats)?;
-        think(think_time);
-
-        api.pay(&token, &reservation)?;
+        group("book", || {
+            let reservation = api.reserve(&token, &date, &free_seats)?;
+            think(think_time);
+            api.pay(&token, &reservation)
+        })?;
 
         BOOKING_DURATION.add_duration(started.elapsed());
         BOOKINGS_COMPLETED.inc();

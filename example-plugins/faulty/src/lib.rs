@@ -13,6 +13,10 @@
 //! | `grow` | allocates 1 MiB blocks, touching every byte, without bound (needs a memory limit) |
 //! | `sleep` | sleeps 100 ms through the runner, then succeeds |
 //! | `check-setup` | fails unless `setup_data()` is exactly `setup-data` |
+//! | `groups` | checks at the root, in group `outer` and in `outer`'s group `inner` (which sleeps 20 ms and adds 1 to the counter `grouped`) |
+//! | `bad-group` | opens a group whose name contains `::` (the runner traps) |
+//! | `stray-leave` | leaves a group without opening one (the runner traps) |
+//! | `unclosed-group` | in its first iteration opens group `left-open` and returns; then checks `where` |
 //!
 //! Any other `exec`, `default` included, fails the iteration with a message listing
 //! these. `setup` fails with `setup failed on purpose` when the run's environment
@@ -21,13 +25,14 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use volley_sdk::Scenario;
+use volley_sdk::bindings::volley::scenario::group as raw_group;
+use volley_sdk::{Scenario, check, group};
 
 /// The bytes `setup` hands to every VU.
 const SETUP_DATA: &[u8] = b"setup-data";
 
 /// Every `exec` value this scenario understands.
-const EXECS: &str = "ok, error, trap, loop, grow, sleep, check-setup";
+const EXECS: &str = "ok, error, trap, loop, grow, sleep, check-setup, groups, bad-group, stray-leave, unclosed-group";
 
 /// The `faulty` scenario.
 struct Faulty;
@@ -62,6 +67,31 @@ impl Scenario for Faulty {
                         String::from_utf8_lossy(SETUP_DATA),
                     ))
                 }
+            }
+            "groups" => {
+                check("root check", true);
+                group("outer", || {
+                    check("outer check", true);
+                    group("inner", || {
+                        volley_sdk::sleep(Duration::from_millis(20));
+                        check("inner check", true);
+                        volley_sdk::metrics::Counter::new("grouped").add(1.0);
+                    });
+                });
+                Ok(())
+            }
+            "bad-group" => group("a::b", || Ok(())),
+            "stray-leave" => {
+                raw_group::leave();
+                Ok(())
+            }
+            "unclosed-group" => {
+                if volley_sdk::vu::iteration() == 0 {
+                    raw_group::enter("left-open");
+                    return Ok(());
+                }
+                check("where", true);
+                Ok(())
             }
             other => Err(format!("unknown exec {other:?}; expected one of: {EXECS}")),
         }

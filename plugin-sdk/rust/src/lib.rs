@@ -37,6 +37,7 @@
 //! | `checks` | [`check`], [`check_with_tags`] |
 //! | `metrics` | [`metrics::Counter`], [`metrics::Gauge`], [`metrics::Rate`], [`metrics::Trend`] |
 //! | `vu` | [`vu::id`], [`vu::iteration`], [`vu::scenario`], [`env()`], [`env_vars`], [`setup_data`], [`sleep`] |
+//! | `group` | [`group()`] |
 //! | `log` | [`log::debug`], [`log::info`], [`log::warn`], [`log::error`] |
 //! | exports | [`Scenario`] and [`export_scenario!`] |
 //!
@@ -282,6 +283,33 @@ pub fn check(name: &str, ok: bool) -> bool {
 /// ```
 pub fn check_with_tags(name: &str, ok: bool, tags: &[(&str, &str)]) -> bool {
     wit::checks::check(name, ok, &owned_pairs(tags))
+}
+
+/// Runs `body` inside the group `name`, like k6's `group`, and returns what
+/// it returns.
+///
+/// Everything recorded inside (requests, checks, custom metrics) is tagged
+/// `group` with the group's path: `"::book"`, or `"::book::pay"` when nested.
+/// The time `body` took is recorded in the `group_duration` trend. The summary
+/// lists checks under their groups.
+///
+/// A name must not contain `"::"`, and at most 16 groups may be open at once;
+/// the runner stops the VU's iteration otherwise.
+///
+/// ```no_run
+/// # use volley_sdk::{check, group, http};
+/// let seats = group("browse", || {
+///     let response = http::get("http://127.0.0.1:8080/seats").map_err(|e| e.to_string())?;
+///     check("seats listed", response.status == 200);
+///     Ok::<_, String>(response.body)
+/// })?;
+/// # Ok::<(), String>(())
+/// ```
+pub fn group<T>(name: &str, body: impl FnOnce() -> T) -> T {
+    wit::group::enter(name);
+    let result = body();
+    wit::group::leave();
+    result
 }
 
 /// Pauses this VU for `duration` (think time); other VUs run on.

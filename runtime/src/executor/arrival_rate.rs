@@ -7,8 +7,10 @@
 //! coordinated omission.
 
 use std::sync::Arc;
+use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::{Execution, VuSlot};
@@ -147,6 +149,46 @@ impl Drop for Pool {
     }
 }
 
+/// The least time between two wake-ups of the clock: at high rates, starts
+/// this close share one (each is at most this late), which saves a thread
+/// switch per iteration.
+const CLOCK_GAP: Duration = Duration::from_micros(100);
+
+/// Sends each start of `starts` (offsets from `started`) at its time. A thread
+/// of its own waits between them: tokio's timers fire on a 1 ms grid, which
+/// would start iterations up to 1 ms late, and that lateness would count in
+/// their duration. The thread ends when the starts run out or when the
+/// returned guard is dropped.
+fn tick(
+    started: Instant,
+    starts: impl Iterator<Item = Duration> + Send + 'static,
+) -> (mpsc::UnboundedReceiver<Instant>, std_mpsc::Sender<()>) {
+    let (due_tx, due_rx) = mpsc::unbounded_channel();
+    let (guard, dropped) = std_mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("volley-arrivals".into())
+        .spawn(move || {
+            let mut woke: Option<Instant> = None;
+            for offset in starts {
+                let due = started + offset;
+                let now = Instant::now();
+                if due > now {
+                    // Starts closer together than the gap share a wake-up.
+                    let wake = woke.map_or(due, |woke| due.max(woke + CLOCK_GAP));
+                    match dropped.recv_timeout(wake - now) {
+                        Err(std_mpsc::RecvTimeoutError::Timeout) => woke = Some(Instant::now()),
+                        _ => return,
+                    }
+                }
+                if due_tx.send(due).is_err() {
+                    return;
+                }
+            }
+        })
+        .expect("spawning the arrival-rate clock thread");
+    (due_rx, guard)
+}
+
 /// Runs `execution`'s VUs on `schedule` (offsets from now) until its end, then
 /// lets the iterations in flight finish within the graceful stop.
 pub(super) async fn run(execution: Execution, schedule: ArrivalSchedule) {
@@ -168,43 +210,44 @@ pub(super) async fn run(execution: Execution, schedule: ArrivalSchedule) {
     }];
     let mut pool = Pool::new(vus, metrics.clone());
     let mut busy: JoinSet<(VuSlot, bool)> = JoinSet::new();
-    let mut starts = schedule.starts().peekable();
+    let (mut starts, _clock) = tick(started, schedule.starts());
     loop {
+        let due = tokio::select! {
+            due = starts.recv() => match due {
+                Some(due) => due,
+                None => break,
+            },
+            Some(joined) = busy.join_next() => {
+                pool.give_back(joined);
+                continue;
+            }
+            _ = stop.cancelled() => break,
+        };
         while let Some(joined) = busy.try_join_next() {
             pool.give_back(joined);
         }
-        let now = Instant::now();
-        while let Some(due) = starts.next_if(|offset| started + *offset <= now) {
-            let Some(mut slot) = pool.take() else {
-                metrics.record(0, &dropped);
-                continue;
+        let Some(mut slot) = pool.take() else {
+            metrics.record(0, &dropped);
+            continue;
+        };
+        let (exec, stop) = (exec.clone(), stop.clone());
+        busy.spawn(async move {
+            let stopped_hard = async {
+                stop.cancelled().await;
+                tokio::time::sleep(graceful_stop).await;
             };
-            let (due, exec, stop) = (started + due, exec.clone(), stop.clone());
-            busy.spawn(async move {
-                let stopped_hard = async {
-                    stop.cancelled().await;
-                    tokio::time::sleep(graceful_stop).await;
-                };
-                tokio::select! {
-                    alive = slot.iteration(&exec, due) => (slot, alive),
-                    _ = tokio::time::sleep_until(hard_end) => {
-                        slot.interrupted();
-                        (slot, true)
-                    }
-                    _ = stopped_hard => {
-                        slot.interrupted();
-                        (slot, true)
-                    }
+            tokio::select! {
+                alive = slot.iteration(&exec, due) => (slot, alive),
+                _ = tokio::time::sleep_until(hard_end) => {
+                    slot.interrupted();
+                    (slot, true)
                 }
-            });
-        }
-        let Some(next) = starts.peek() else { break };
-        let next = tokio::time::Instant::from_std(started + *next);
-        tokio::select! {
-            _ = tokio::time::sleep_until(next) => {}
-            Some(joined) = busy.join_next() => pool.give_back(joined),
-            _ = stop.cancelled() => break,
-        }
+                _ = stopped_hard => {
+                    slot.interrupted();
+                    (slot, true)
+                }
+            }
+        });
     }
     while let Some(joined) = busy.join_next().await {
         pool.give_back(joined);

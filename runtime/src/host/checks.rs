@@ -12,9 +12,10 @@ impl Host for VuState {
         tags: Vec<(String, String)>,
     ) -> wasmtime::Result<bool> {
         let base = self.tags();
+        let group = self.group_path();
         let tags = self
             .check_tags()
-            .get_or_insert_with((name, tags), |(name, tags)| {
+            .get_or_insert_with((group, name, tags), |(_, name, tags)| {
                 base.with(
                     tags.iter()
                         .cloned()

@@ -1,6 +1,7 @@
 //! `volley:scenario/http`: requests sent by the VU's own client, each exchange
 //! timed and recorded under k6's metric names.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -101,6 +102,7 @@ impl VuState {
         extra: &[(String, String)],
     ) {
         let shape = RequestShape {
+            group: self.group_path(),
             name: name.map_or_else(|| exchange.url.to_string(), str::to_owned),
             method: exchange.method.clone(),
             status: exchange.status.unwrap_or(0),
@@ -156,6 +158,8 @@ impl VuState {
 /// tag set is built once and reused.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub(crate) struct RequestShape {
+    /// The open group's path: the base tags depend on it.
+    group: Option<Arc<str>>,
     name: String,
     method: Method,
     status: u16,

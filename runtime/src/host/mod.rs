@@ -2,11 +2,13 @@
 //! This is the only place host bindings are generated.
 
 mod checks;
+mod group;
 mod http;
 mod log;
 mod metrics;
 mod vu;
 
+pub(crate) use group::OpenGroup;
 pub(crate) use http::RequestShape;
 pub(crate) use log::LogBudget;
 pub use log::{LogEntry, RunLog};

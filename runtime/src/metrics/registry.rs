@@ -82,6 +82,7 @@ builtins! {
     DATA_SENT = "data_sent", Counter, Data;
     DATA_RECEIVED = "data_received", Counter, Data;
     CHECKS = "checks", Rate, Default;
+    GROUP_DURATION = "group_duration", Trend, Time;
 }
 
 /// Why a custom metric was refused.

@@ -81,6 +81,8 @@ impl MetricSummary {
 /// One named check's outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckSummary {
+    /// The path of the group it ran in (`::outer::inner`; empty outside groups).
+    pub group: String,
     /// The check's name.
     pub name: String,
     /// Times it passed.
@@ -127,19 +129,29 @@ impl Summary {
             );
         }
 
-        let checks = snapshot
-            .tag_values("checks", "check")
+        let mut checks: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+        for series in snapshot
+            .series
+            .iter()
+            .filter(|s| s.metric.name.as_ref() == "checks")
+        {
+            let (Value::Rate { trues, total }, Some(name)) =
+                (&series.value, series.tags.get("check"))
+            else {
+                continue;
+            };
+            let group = series.tags.get("group").unwrap_or_default().to_owned();
+            let counts = checks.entry((group, name.to_owned())).or_default();
+            counts.0 += trues;
+            counts.1 += total - trues;
+        }
+        let checks = checks
             .into_iter()
-            .filter_map(|name| {
-                let filter = TagSet::new([("check", name.as_str())]);
-                match snapshot.aggregate("checks", &filter)?.1 {
-                    Value::Rate { trues, total } => Some(CheckSummary {
-                        name,
-                        passes: trues,
-                        fails: total - trues,
-                    }),
-                    _ => None,
-                }
+            .map(|((group, name), (passes, fails))| CheckSummary {
+                group,
+                name,
+                passes,
+                fails,
             })
             .collect();
 
@@ -185,7 +197,8 @@ impl Summary {
         self.metrics.get(name)?.get(stat)
     }
 
-    /// The summary as k6's `--summary-export` JSON: `{"root_group": {...checks},
+    /// The summary as k6's `--summary-export` JSON: `{"root_group": {checks,
+    /// groups: {name: {checks, groups}}},
     /// "metrics": {"http_reqs": {"count", "rate"}, "http_req_duration": {"avg",
     /// "min", "med", "max", "p(90)", "p(95)", "p(99)"}, ...}}`, times in
     /// milliseconds. Volley's extra breakdowns sit under `"volley"`.
@@ -202,28 +215,29 @@ impl Summary {
             }
             metrics.insert(name.clone(), Json::Object(values));
         }
-        let checks: Map<String, Json> = self
-            .checks
-            .iter()
-            .map(|c| {
-                (
-                    c.name.clone(),
-                    json!({
-                        "name": c.name,
-                        "path": format!("::{}", c.name),
-                        "passes": c.passes,
-                        "fails": c.fails,
-                    }),
-                )
-            })
-            .collect();
+        let mut root_group = json!({"name": "", "path": "", "groups": {}, "checks": {}});
+        for check in &self.checks {
+            let mut group = &mut root_group;
+            let mut path = String::new();
+            for name in check.group.split("::").filter(|name| !name.is_empty()) {
+                path = format!("{path}::{name}");
+                group = group["groups"]
+                    .as_object_mut()
+                    .expect("groups is an object")
+                    .entry(name)
+                    .or_insert_with(
+                        || json!({"name": name, "path": path, "groups": {}, "checks": {}}),
+                    );
+            }
+            group["checks"][&check.name] = json!({
+                "name": check.name,
+                "path": format!("{}::{}", check.group, check.name),
+                "passes": check.passes,
+                "fails": check.fails,
+            });
+        }
         json!({
-            "root_group": {
-                "name": "",
-                "path": "",
-                "groups": {},
-                "checks": checks,
-            },
+            "root_group": root_group,
             "metrics": metrics,
             "state": {
                 "testRunDurationMs": self.duration.as_secs_f64() * 1000.0,
