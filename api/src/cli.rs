@@ -6,12 +6,14 @@ use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use volley_runtime::client::{AllowList, TargetPattern};
 use volley_runtime::engine::{VolleyEngine, VuLimits};
+use volley_runtime::executor::ExecutorConfig;
 use volley_runtime::options::{Options, RunPlan};
 use volley_runtime::run::{self, RunReport};
 use volley_runtime::scenario::Scenario;
@@ -20,7 +22,7 @@ use crate::demo_target::{DemoConfig, DemoTarget, LatencySpec};
 use crate::export::export_json;
 use crate::progress::ProgressLine;
 use crate::server::{ServeConfig, Server};
-use crate::summary_text;
+use crate::{control, summary_text};
 
 /// Exit code when a threshold failed (k6's).
 pub const EXIT_THRESHOLDS_FAILED: u8 = 99;
@@ -53,6 +55,22 @@ enum Command {
     DemoTarget(DemoTargetArgs),
     /// Serve the REST API: upload scenarios, start and follow runs.
     Serve(ServeArgs),
+    /// Change the VUs of a running `volley run` (its externally-controlled
+    /// scenario), like `k6 scale`.
+    Scale(ScaleArgs),
+}
+
+#[derive(Debug, Args)]
+struct ScaleArgs {
+    /// VUs to run (0 to the scenario's maxVUs).
+    #[arg(short = 'u', long)]
+    vus: u32,
+    /// The externally-controlled scenario (needed when the run has several).
+    #[arg(long)]
+    scenario: Option<String>,
+    /// Where the run listens for control (its --control-addr).
+    #[arg(long, default_value = control::DEFAULT_ADDR)]
+    control_addr: SocketAddr,
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +136,10 @@ struct LoadArgs {
     /// Largest linear memory one VU may use, in MiB.
     #[arg(long, default_value_t = 256)]
     vu_memory_mib: usize,
+    /// Where to listen for `volley scale` (a loopback address) while a run
+    /// with an externally-controlled scenario lasts [default: 127.0.0.1:6566].
+    #[arg(long)]
+    control_addr: Option<SocketAddr>,
 }
 
 #[derive(Debug, Args)]
@@ -198,6 +220,15 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             run_scenario(&bytes, &args.load, BTreeMap::new()).await
         }
         Command::Validate { file } => validate(&file).await,
+        Command::Scale(args) => {
+            let request = control::ScaleRequest {
+                vus: args.vus,
+                scenario: args.scenario,
+            };
+            let scenario = control::request_scale(args.control_addr, &request).await?;
+            println!("scenario {scenario}: {} VUs", args.vus);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Demo(args) => demo(args).await,
         Command::DemoTarget(args) => demo_target(args).await,
         Command::Serve(args) => serve(args).await,
@@ -261,7 +292,7 @@ async fn run_scenario(
         ..Options::default()
     };
     let plan = defaults.merge(file_options).merge(flags).plan()?;
-    let report = execute(&scenario, plan.clone(), limits, load.quiet).await?;
+    let report = execute(&scenario, plan.clone(), limits, load).await?;
     println!("{}", summary_text::render(&plan, &report, &load.summary_by));
     if let Some(path) = &load.summary_export {
         let json = export_json(&report);
@@ -282,10 +313,30 @@ async fn execute(
     scenario: &Scenario,
     plan: RunPlan,
     limits: VuLimits,
-    quiet: bool,
+    load: &LoadArgs,
 ) -> Result<RunReport> {
-    let handle = run::start(scenario, plan, limits);
-    let draw = !quiet && std::io::stderr().is_terminal();
+    let controlled = plan
+        .scenarios
+        .iter()
+        .any(|s| matches!(s.executor, ExecutorConfig::ExternallyControlled { .. }));
+    let handle = Arc::new(run::start(scenario, plan, limits));
+    let control = if controlled {
+        let addr = match load.control_addr {
+            Some(addr) => addr,
+            None => control::DEFAULT_ADDR.parse()?,
+        };
+        let served = control::serve(addr, handle.clone()).await;
+        if served.is_err() {
+            handle.stop();
+            handle.wait().await;
+        }
+        let (bound, task) = served?;
+        eprintln!("control: change the VUs with `volley scale --vus N --control-addr {bound}`");
+        Some(task)
+    } else {
+        None
+    };
+    let draw = !load.quiet && std::io::stderr().is_terminal();
     let mut progress = ProgressLine::new();
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
@@ -310,6 +361,9 @@ async fn execute(
     }
     if draw {
         ProgressLine::clear();
+    }
+    if let Some(control) = control {
+        control.abort();
     }
     Ok(handle.wait().await.expect("waited for once")?)
 }

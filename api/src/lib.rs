@@ -2,6 +2,7 @@
 //! target service and the terminal summary.
 
 pub mod cli;
+pub mod control;
 pub mod demo_target;
 pub mod export;
 pub mod progress;

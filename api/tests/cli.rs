@@ -317,3 +317,91 @@ fn the_summary_breaks_down_by_scenario_and_tag_and_nests_checks_in_groups() {
     assert_eq!(inner["checks"]["inner check"]["passes"], 6);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn volley_scale_changes_the_vus_of_a_running_cli_run() {
+    let target = demo_target("none").await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let control = format!("127.0.0.1:{port}");
+    let dir = std::env::temp_dir().join(format!("volley-cli-scale-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("options.json");
+    std::fs::write(
+        &config,
+        r#"{"scenarios": {"live": {"executor": "externally-controlled", "vus": 1, "maxVUs": 4, "duration": "3s"}}}"#,
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_volley"))
+        .args(["run", HELLO, "--config", config.to_str().unwrap()])
+        .args(["--env", &format!("TARGET_URL={}", target.url())])
+        .args(["--env", "SLEEP_MS=10", "--control-addr", &control])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The run listens once its VUs are instantiated; try until it answers.
+    let scale = |vus: &str| volley(&["scale", "--vus", vus, "--control-addr", &control]);
+    let mut scaled = scale("3");
+    for _ in 0..100 {
+        if scaled.status.success() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        scaled = scale("3");
+    }
+    assert!(scaled.status.success(), "{}", text(&scaled.stderr));
+    assert_eq!(text(&scaled.stdout).trim(), "scenario live: 3 VUs");
+    let too_many = scale("5");
+    assert_eq!(too_many.status.code(), Some(1));
+    assert!(
+        text(&too_many.stderr).contains("between 0 and the scenario's maxVUs (4), not 5"),
+        "{}",
+        text(&too_many.stderr)
+    );
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let vus_line = stdout.lines().find(|l| l.contains("vus....")).unwrap();
+    assert!(vus_line.contains("max=3"), "{vus_line}");
+    assert!(text(&out.stderr).contains("volley scale --vus N --control-addr"));
+    // After the run, nobody answers.
+    let gone = scale("2");
+    assert_eq!(gone.status.code(), Some(1));
+    assert!(
+        text(&gone.stderr).contains("no volley run is controlled at"),
+        "{}",
+        text(&gone.stderr)
+    );
+    target.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_control_address_off_loopback_is_refused() {
+    let config =
+        std::env::temp_dir().join(format!("volley-cli-control-{}.json", std::process::id()));
+    std::fs::write(
+        &config,
+        r#"{"scenarios": {"live": {"executor": "externally-controlled", "vus": 1, "duration": "1s"}}}"#,
+    )
+    .unwrap();
+    let out = volley(&[
+        "run",
+        HELLO,
+        "--config",
+        config.to_str().unwrap(),
+        "--control-addr",
+        "0.0.0.0:0",
+    ]);
+    let _ = std::fs::remove_file(config);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("must be a loopback address"),
+        "{}",
+        text(&out.stderr)
+    );
+}
