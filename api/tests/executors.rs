@@ -328,8 +328,9 @@ async fn constant_arrival_rate_starts_iterations_on_schedule() {
         async || {},
     )
     .await;
-    // Exactly rate × duration iterations, 25 in each quarter second (one
-    // either way: the windows are cut on the test's clock).
+    // Exactly rate × duration iterations, 25 in each quarter second (within
+    // 3: an arrival 10 ms late or early crosses into the next window, and
+    // other tests share the two cores).
     assert_eq!(stat(&report, "iterations", "count"), 200.0);
     assert_eq!(target.total(), 200);
     let quarters = target.arrivals_per(started, Duration::from_millis(250));
@@ -447,4 +448,83 @@ async fn iterations_are_dropped_when_every_vu_is_busy() {
     assert!((150.0..=200.0).contains(&dropped), "dropped {dropped}");
     assert_eq!(iterations, target.total() as f64);
     assert_eq!(stat(&report, "vus_max", "max"), 20.0);
+}
+
+/// Asserts that away from the first and last 100 ms of `length`, every sample
+/// saw `vus` VUs running.
+fn assert_steady(samples: &[(f64, u64)], length: f64, vus: u64) {
+    let inside: Vec<u64> = samples
+        .iter()
+        .filter(|&&(t, _)| t > 0.1 && t < length - 0.1)
+        .map(|&(_, v)| v)
+        .collect();
+    assert!(inside.len() > 10, "only {} samples", inside.len());
+    assert!(inside.iter().all(|&v| v == vus), "{inside:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn constant_vus_hold_their_number_for_the_duration() {
+    let target = demo_target("none").await;
+    let (samples, report) = sample_vus(
+        HELLO,
+        json!({"scenarios": {"c": {"executor": "constant-vus", "vus": 3, "duration": "1s"}},
+               "env": {"TARGET_URL": target.url(), "SLEEP_MS": "20"}}),
+    )
+    .await;
+    assert_steady(&samples, 1.0, 3);
+    // 3 VUs each looping on ~20 ms iterations for 1 s: about 150 requests.
+    let requests = target.stats().total;
+    assert!((90..=153).contains(&requests), "{requests}");
+    assert_eq!(stat(&report, "http_reqs", "count"), requests as f64);
+    assert_eq!(stat(&report, "iterations", "count"), requests as f64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_vu_iterations_run_exactly_their_count_on_each_vu() {
+    let target = demo_target("none").await;
+    let (samples, report) = sample_vus(
+        HELLO,
+        json!({"scenarios": {"p": {"executor": "per-vu-iterations", "vus": 3, "iterations": 5}},
+               "env": {"TARGET_URL": target.url(), "SLEEP_MS": "100"}}),
+    )
+    .await;
+    // Every VU runs its 5 iterations of ~100 ms side by side: 3 VUs for ~0.5 s.
+    assert_steady(&samples, 0.5, 3);
+    assert_eq!(target.stats().total, 15);
+    assert_eq!(stat(&report, "iterations", "count"), 15.0);
+    let took = report.summary.duration.as_secs_f64();
+    assert!((0.5..1.0).contains(&took), "{took} s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_iterations_stop_at_their_total() {
+    let target = demo_target("none").await;
+    let (_, report) = sample_vus(
+        HELLO,
+        json!({"scenarios": {"s": {"executor": "shared-iterations", "vus": 4, "iterations": 30}},
+               "env": {"TARGET_URL": target.url(), "SLEEP_MS": "10"}}),
+    )
+    .await;
+    assert_eq!(target.stats().total, 30);
+    assert_eq!(stat(&report, "iterations", "count"), 30.0);
+    // 4 VUs share them: about 30 / 4 rounds of ~10 ms.
+    let took = report.summary.duration.as_secs_f64();
+    assert!(took < 0.5, "{took} s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_iteration_count_executor_ends_at_its_max_duration() {
+    let target = demo_target("none").await;
+    let (_, report) = sample_vus(
+        HELLO,
+        json!({"scenarios": {"s": {"executor": "shared-iterations", "vus": 2, "iterations": 1000,
+                                   "maxDuration": "500ms", "gracefulStop": "0s"}},
+               "env": {"TARGET_URL": target.url(), "SLEEP_MS": "100"}}),
+    )
+    .await;
+    // 2 VUs × 5 rounds of 100 ms fit in 500 ms; the rest never start.
+    let iterations = stat(&report, "iterations", "count");
+    assert!((8.0..=10.0).contains(&iterations), "{iterations}");
+    let took = report.summary.duration.as_secs_f64();
+    assert!(took < 0.7, "{took} s");
 }
