@@ -83,6 +83,8 @@ pub struct VuState {
     client: HttpClient,
     log_budget: crate::host::LogBudget,
     groups: Vec<crate::host::OpenGroup>,
+    /// Group paths this VU has told the run's metrics about.
+    groups_noted: std::collections::HashSet<Arc<str>>,
     request_tags: TagCache<crate::host::RequestShape>,
     check_tags: TagCache<CheckKey>,
     output: GuestOutput,
@@ -126,6 +128,16 @@ impl VuState {
 
     pub(crate) fn groups_mut(&mut self) -> &mut Vec<crate::host::OpenGroup> {
         &mut self.groups
+    }
+
+    /// Tells the run's metrics about the group `path`, the first time this VU
+    /// enters it (so the summary can list groups in the order they ran).
+    pub(crate) fn note_group(&mut self, path: &Arc<str>) {
+        if self.groups_noted.len() < TagCache::<()>::CAPACITY
+            && self.groups_noted.insert(path.clone())
+        {
+            self.run.metrics.note_group(path);
+        }
     }
 
     pub(crate) fn client(&self) -> &HttpClient {
@@ -291,6 +303,7 @@ impl Vu {
             client,
             log_budget: Default::default(),
             groups: Vec::new(),
+            groups_noted: Default::default(),
             request_tags: TagCache::default(),
             check_tags: TagCache::default(),
             output,

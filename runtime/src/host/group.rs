@@ -44,6 +44,7 @@ impl Host for VuState {
             Some(outer) => format!("{}::{name}", outer.path).into(),
             None => format!("::{name}").into(),
         };
+        self.note_group(&path);
         let tags = self.identity().tags.with([("group", &*path)]);
         self.groups_mut().push(OpenGroup {
             path,

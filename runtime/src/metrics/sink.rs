@@ -23,10 +23,24 @@ pub struct Sample {
 
 type Series = HashMap<(MetricId, TagSet), Value>;
 
+/// The most groups, and checks, whose first use is remembered.
+const FIRST_USES_KEPT: usize = 1_000;
+
+/// The order in which a run first used its groups and checks, so the summary
+/// can list them as the scenario runs them (as k6 does).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FirstUses {
+    /// Group paths, such as `::book`, in order.
+    pub groups: Vec<String>,
+    /// (group path, check name), in order.
+    pub checks: Vec<(String, String)>,
+}
+
 /// All metrics of one run.
 pub struct Metrics {
     registry: Registry,
     shards: Box<[Mutex<Series>]>,
+    first_uses: Mutex<FirstUses>,
     started: Instant,
     headline: Headline,
 }
@@ -68,6 +82,7 @@ impl Default for Metrics {
         Self {
             registry: Registry::default(),
             shards: (0..shards).map(|_| Mutex::new(Series::new())).collect(),
+            first_uses: Mutex::default(),
             started: Instant::now(),
             headline: Headline::default(),
         }
@@ -101,6 +116,25 @@ impl Metrics {
                 .entry((sample.metric, sample.tags.clone()))
                 .or_insert_with(|| Value::new(self.registry.info(sample.metric).kind))
                 .add(sample.value, at_nanos);
+        }
+    }
+
+    /// Notes that the group `path` was entered (only its first use counts).
+    /// Call it rarely: once per VU and group is enough.
+    pub fn note_group(&self, path: &str) {
+        let mut uses = self.first_uses.lock().expect("first uses poisoned");
+        if uses.groups.len() < FIRST_USES_KEPT && !uses.groups.iter().any(|g| g == path) {
+            uses.groups.push(path.to_owned());
+        }
+    }
+
+    /// Notes that the check `name` ran in the group `path` (empty at the root;
+    /// only its first use counts). Call it rarely, like [`Metrics::note_group`].
+    pub fn note_check(&self, path: &str, name: &str) {
+        let mut uses = self.first_uses.lock().expect("first uses poisoned");
+        let seen = uses.checks.iter().any(|(g, n)| g == path && n == name);
+        if uses.checks.len() < FIRST_USES_KEPT && !seen {
+            uses.checks.push((path.to_owned(), name.to_owned()));
         }
     }
 
@@ -211,6 +245,7 @@ impl Metrics {
             elapsed,
             progress: self.progress(),
             series,
+            first_uses: self.first_uses.lock().expect("first uses poisoned").clone(),
         }
     }
 }
@@ -235,6 +270,8 @@ pub struct Snapshot {
     pub progress: Progress,
     /// Every series, sorted by metric name, then tags.
     pub series: Vec<SeriesSnapshot>,
+    /// The order of the groups and checks.
+    pub first_uses: FirstUses,
 }
 
 impl Snapshot {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Map, Value as Json, json};
 
 use super::registry::{MetricKind, ValueType};
-use super::sink::Snapshot;
+use super::sink::{FirstUses, Snapshot};
 use super::tags::TagSet;
 use super::value::Value;
 
@@ -107,6 +107,38 @@ pub struct Summary {
     pub iteration_failures: BTreeMap<String, u64>,
 }
 
+/// Orders `checks` as k6 lists them: the root group's first, then each group
+/// after its parent, groups and checks in the order the run first used them
+/// (those it did not note go last, by name).
+fn sort_as_first_used(checks: &mut [CheckSummary], uses: &FirstUses) {
+    let position = |list_len: usize, found: Option<usize>| found.unwrap_or(list_len);
+    let group_key = |path: &str| -> Vec<usize> {
+        let mut prefix = String::new();
+        path.split("::")
+            .filter(|name| !name.is_empty())
+            .map(|name| {
+                prefix = format!("{prefix}::{name}");
+                position(
+                    uses.groups.len(),
+                    uses.groups.iter().position(|g| *g == prefix),
+                )
+            })
+            .collect()
+    };
+    checks.sort_by_cached_key(|check| {
+        let order = uses
+            .checks
+            .iter()
+            .position(|(g, n)| *g == check.group && *n == check.name);
+        (
+            group_key(&check.group),
+            check.group.clone(),
+            position(uses.checks.len(), order),
+            check.name.clone(),
+        )
+    });
+}
+
 impl Summary {
     /// Summarises `snapshot`, with rates per second of `duration`.
     pub fn from_snapshot(snapshot: &Snapshot, duration: Duration) -> Self {
@@ -145,7 +177,7 @@ impl Summary {
             counts.0 += trues;
             counts.1 += total - trues;
         }
-        let checks = checks
+        let mut checks: Vec<CheckSummary> = checks
             .into_iter()
             .map(|((group, name), (passes, fails))| CheckSummary {
                 group,
@@ -154,6 +186,7 @@ impl Summary {
                 fails,
             })
             .collect();
+        sort_as_first_used(&mut checks, &snapshot.first_uses);
 
         let mut request_failures = BTreeMap::new();
         for series in snapshot
@@ -261,6 +294,66 @@ mod tests {
     use super::super::builtin;
     use super::super::sink::{Metrics, Sample};
     use super::*;
+
+    #[test]
+    fn checks_are_listed_as_the_run_first_used_them_root_first() {
+        let metrics = Metrics::new();
+        let uses = [
+            ("::queue", "token issued"),
+            ("::book", "seat reserved"),
+            ("", "late root check"),
+            ("::book::pay", "paid"),
+            ("::book", "payment accepted"),
+        ];
+        for (group, _) in uses {
+            if !group.is_empty() {
+                metrics.note_group(group);
+            }
+        }
+        for (group, name) in uses.iter().rev() {
+            let mut tags = vec![("check", *name)];
+            if !group.is_empty() {
+                tags.push(("group", *group));
+            }
+            metrics.record(
+                0,
+                &[Sample {
+                    metric: builtin::CHECKS,
+                    tags: TagSet::new(tags),
+                    value: 1.0,
+                }],
+            );
+        }
+        for (group, name) in uses {
+            metrics.note_check(group, name);
+        }
+        // A check the run never noted goes last in its group.
+        metrics.record(
+            0,
+            &[Sample {
+                metric: builtin::CHECKS,
+                tags: TagSet::new([("check", "a stray"), ("group", "::queue")]),
+                value: 0.0,
+            }],
+        );
+        let summary = Summary::from_snapshot(&metrics.snapshot(), Duration::from_secs(1));
+        let listed: Vec<(&str, &str)> = summary
+            .checks
+            .iter()
+            .map(|c| (c.group.as_str(), c.name.as_str()))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("", "late root check"),
+                ("::queue", "token issued"),
+                ("::queue", "a stray"),
+                ("::book", "seat reserved"),
+                ("::book", "payment accepted"),
+                ("::book::pay", "paid"),
+            ]
+        );
+    }
 
     #[test]
     fn exports_k6_shape() {
