@@ -468,3 +468,37 @@ async fn a_run_log_keeps_what_the_scenario_and_volley_said() {
     );
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_arrival_rate_run_over_the_api_reports_dropped_iterations() {
+    let target = demo_target("none").await;
+    let (server, api) = start(config("arrival")).await;
+    let id = api.upload_file(HELLO, "hello").await;
+    // 40 iterations in 1 s, each sleeping 200 ms, on at most 2 VUs: at most
+    // 2 run in each 200 ms, so most are dropped.
+    let run = api
+        .start_run(json!({"scenario": id, "options": {
+            "scenarios": {"open": {"executor": "constant-arrival-rate", "rate": 40,
+                "duration": "1s", "preAllocatedVUs": 1, "maxVUs": 2}},
+            "env": {"TARGET_URL": target.url(), "SLEEP_MS": "200"}}}))
+        .await;
+    api.wait_for_status(&run, "finished", LONG).await;
+    let results = api.get(&format!("/v1/runs/{run}/results")).await.json();
+    let iterations = results["metrics"]["iterations"]["count"].as_f64().unwrap();
+    let dropped = results["metrics"]["dropped_iterations"]["count"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(iterations + dropped, 40.0);
+    assert!((6.0..=12.0).contains(&iterations), "{iterations}");
+    assert_eq!(iterations, target.stats().total as f64);
+    let by_scenario = api
+        .get(&format!("/v1/runs/{run}/metrics?by=scenario"))
+        .await
+        .json();
+    assert_eq!(
+        by_scenario["metrics"]["dropped_iterations"]["by"]["open"]["count"],
+        dropped
+    );
+    server.shutdown().await.unwrap();
+    target.shutdown().await;
+}
