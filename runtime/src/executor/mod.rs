@@ -62,6 +62,17 @@ pub struct Stage {
     pub target: u32,
 }
 
+#[cfg(test)]
+impl Stage {
+    /// A stage of whole seconds.
+    pub(crate) fn of_secs(secs: u64, target: u32) -> Self {
+        Self {
+            duration: Duration::from_secs(secs),
+            target,
+        }
+    }
+}
+
 /// A load model and its settings, as k6 names them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "executor", rename_all = "kebab-case", deny_unknown_fields)]

@@ -29,13 +29,6 @@ pub(super) async fn run(
 mod tests {
     use super::*;
 
-    fn stage(secs: u64, target: u32) -> Stage {
-        Stage {
-            duration: Duration::from_secs(secs),
-            target,
-        }
-    }
-
     /// Iterations starting in each whole second.
     fn per_second(starts: impl Iterator<Item = Duration>, seconds: usize) -> Vec<usize> {
         let mut counts = vec![0; seconds];
@@ -48,7 +41,11 @@ mod tests {
     #[test]
     fn the_rate_ramps_up_holds_and_ramps_down() {
         // 0 to 20/s in 2 s, 20/s for 2 s, down to 0 in 2 s.
-        let stages = [stage(2, 20), stage(2, 20), stage(2, 0)];
+        let stages = [
+            Stage::of_secs(2, 20),
+            Stage::of_secs(2, 20),
+            Stage::of_secs(2, 0),
+        ];
         let starts = schedule(0, Duration::from_secs(1), &stages).starts();
         assert_eq!(per_second(starts, 6), [5, 15, 20, 20, 15, 5]);
     }
@@ -56,9 +53,10 @@ mod tests {
     #[test]
     fn a_time_unit_of_a_minute_divides_the_rates() {
         // 60/min to 180/min over 60 s: 1/s rising to 3/s, 120 in all.
-        let starts: Vec<Duration> = schedule(60, Duration::from_secs(60), &[stage(60, 180)])
-            .starts()
-            .collect();
+        let starts: Vec<Duration> =
+            schedule(60, Duration::from_secs(60), &[Stage::of_secs(60, 180)])
+                .starts()
+                .collect();
         assert_eq!(starts.len(), 120);
         // The first 10 s hold 10 + 100/60 = 11.7 of them, the last 10 s 28.3.
         let first = starts.iter().filter(|s| s.as_secs() < 10).count();

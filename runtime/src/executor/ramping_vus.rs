@@ -58,16 +58,13 @@ pub(super) async fn run(
 mod tests {
     use super::*;
 
-    fn stage(secs: u64, target: u32) -> Stage {
-        Stage {
-            duration: Duration::from_secs(secs),
-            target,
-        }
-    }
-
     #[test]
     fn the_schedule_ramps_linearly_through_the_stages() {
-        let stages = [stage(10, 10), stage(10, 10), stage(5, 0)];
+        let stages = [
+            Stage::of_secs(10, 10),
+            Stage::of_secs(10, 10),
+            Stage::of_secs(5, 0),
+        ];
         for (ms, vus) in [
             (0, 0),
             (1_000, 1),
@@ -86,7 +83,10 @@ mod tests {
                 "{ms} ms"
             );
         }
-        assert_eq!(vus_at(4, &[stage(4, 0)], Duration::from_secs(1)), 3);
-        assert_eq!(vus_at(4, &[stage(4, 8)], Duration::ZERO), 4);
+        assert_eq!(
+            vus_at(4, &[Stage::of_secs(4, 0)], Duration::from_secs(1)),
+            3
+        );
+        assert_eq!(vus_at(4, &[Stage::of_secs(4, 8)], Duration::ZERO), 4);
     }
 }
