@@ -528,3 +528,37 @@ async fn an_iteration_count_executor_ends_at_its_max_duration() {
     let took = report.summary.duration.as_secs_f64();
     assert!(took < 0.7, "{took} s");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_arrival_rate_run_starts_nothing_more_and_cuts_at_the_graceful_stop() {
+    let (target, url) = StallingTarget::start().await;
+    let options = json!({
+        "scenarios": {"open": {"executor": "constant-arrival-rate", "rate": 20, "duration": "1m",
+                               "preAllocatedVUs": 5, "maxVUs": 100, "gracefulStop": "300ms"}},
+        "env": {"TARGET_URL": url, "SLEEP_MS": "10000"}});
+    let plan = Options::from_json(&options.to_string())
+        .unwrap()
+        .plan()
+        .unwrap();
+    let handle = run::start(&compile(HELLO), plan, VuLimits::default());
+    while handle.executing_for() < Duration::from_millis(500) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    handle.stop();
+    let stopped = Instant::now();
+    let report = handle.wait().await.expect("waited for once").unwrap();
+    assert!(
+        stopped.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        stopped.elapsed()
+    );
+    // About 10 started in the first 0.5 s, each sleeping 10 s: all were cut.
+    let started = target.total();
+    assert!((9..=12).contains(&started), "{started}");
+    assert_eq!(
+        report.summary.iteration_failures.get("interrupted"),
+        Some(&(started as u64))
+    );
+    assert_eq!(stat(&report, "iterations", "count"), 0.0);
+    assert!(report.stopped);
+}
