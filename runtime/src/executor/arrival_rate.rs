@@ -210,7 +210,7 @@ pub(super) async fn run(execution: Execution, schedule: ArrivalSchedule) {
     }];
     let mut pool = Pool::new(vus, metrics.clone());
     let mut busy: JoinSet<(VuSlot, bool)> = JoinSet::new();
-    let (mut starts, _clock) = tick(started, schedule.starts());
+    let (mut starts, clock) = tick(started, schedule.starts());
     loop {
         let due = tokio::select! {
             due = starts.recv() => match due {
@@ -249,6 +249,8 @@ pub(super) async fn run(execution: Execution, schedule: ArrivalSchedule) {
             }
         });
     }
+    // No more starts: the clock stops at once, not after the graceful stop.
+    drop((clock, starts));
     while let Some(joined) = busy.join_next().await {
         pool.give_back(joined);
     }
