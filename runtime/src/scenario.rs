@@ -34,7 +34,7 @@ pub enum ScenarioError {
     Invalid(String),
     /// The component imports something the host does not provide.
     #[error(
-        "the component imports something Volley does not provide: {0} (scenarios may import only volley:scenario@0.1.0 and WASI's clocks, random, io and cli interfaces)"
+        "the component imports something Volley does not provide: {0} (scenarios may import only volley:scenario@0.1.0 and WASI 0.2's clocks, random, io, cli, filesystem and sockets interfaces, which have no files or network behind them)"
     )]
     UnsupportedImport(String),
     /// The component does not export the scenario world.
