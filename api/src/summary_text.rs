@@ -251,7 +251,7 @@ fn render_scenarios(out: &mut String, plan: &RunPlan) {
             } => format!(
                 "up to {} for {} over {} stages (startRate: {start_rate}, {})",
                 arrival_rate(
-                    stages.iter().map(|s| s.target).fold(*start_rate, u32::max),
+                    volley_runtime::executor::Stage::peak(*start_rate, stages),
                     *time_unit
                 ),
                 volley_runtime::duration::format(s.executor.max_duration()),

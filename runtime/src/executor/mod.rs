@@ -62,9 +62,20 @@ pub struct Stage {
     pub target: u32,
 }
 
-#[cfg(test)]
 impl Stage {
+    /// The highest of `start` and every stage's target: the most VUs of
+    /// `ramping-vus`, the highest rate of `ramping-arrival-rate`.
+    pub fn peak(start: u32, stages: &[Stage]) -> u32 {
+        stages.iter().map(|s| s.target).fold(start, u32::max)
+    }
+
+    /// How long `stages` last together.
+    pub fn total_duration(stages: &[Stage]) -> Duration {
+        stages.iter().map(|s| s.duration).sum()
+    }
+
     /// A stage of whole seconds.
+    #[cfg(test)]
     pub(crate) fn of_secs(secs: u64, target: u32) -> Self {
         Self {
             duration: Duration::from_secs(secs),
@@ -206,7 +217,7 @@ impl ExecutorConfig {
             | ExecutorConfig::SharedIterations { vus, .. } => *vus,
             ExecutorConfig::RampingVus {
                 start_vus, stages, ..
-            } => stages.iter().map(|s| s.target).fold(*start_vus, u32::max),
+            } => Stage::peak(*start_vus, stages),
             ExecutorConfig::ExternallyControlled { vus, max_vus, .. } => max_vus.unwrap_or(*vus),
             ExecutorConfig::ConstantArrivalRate {
                 pre_allocated_vus,
@@ -248,14 +259,12 @@ impl ExecutorConfig {
     pub fn max_duration(&self) -> Duration {
         match self {
             ExecutorConfig::ConstantVus { duration, .. }
-            | ExecutorConfig::ExternallyControlled { duration, .. } => *duration,
+            | ExecutorConfig::ExternallyControlled { duration, .. }
+            | ExecutorConfig::ConstantArrivalRate { duration, .. } => *duration,
             ExecutorConfig::PerVuIterations { max_duration, .. }
             | ExecutorConfig::SharedIterations { max_duration, .. } => *max_duration,
-            ExecutorConfig::ConstantArrivalRate { duration, .. } => *duration,
             ExecutorConfig::RampingVus { stages, .. }
-            | ExecutorConfig::RampingArrivalRate { stages, .. } => {
-                stages.iter().map(|s| s.duration).sum()
-            }
+            | ExecutorConfig::RampingArrivalRate { stages, .. } => Stage::total_duration(stages),
         }
     }
 
@@ -324,7 +333,7 @@ impl ExecutorConfig {
                 stages,
                 ..
             } => {
-                let highest = stages.iter().map(|s| s.target).fold(*start_rate, u32::max);
+                let highest = Stage::peak(*start_rate, stages);
                 if highest == 0 {
                     return Err(
                         "startRate and every stage's target are 0: no iteration would start".into(),

@@ -37,7 +37,7 @@ pub(super) async fn run(
     graceful_ramp_down: Duration,
 ) {
     let started = Instant::now();
-    let end = started + stages.iter().map(|s| s.duration).sum::<Duration>();
+    let end = started + Stage::total_duration(&stages);
     let (wanted_tx, wanted) = watch::channel(start_vus);
     let stop = execution.stop.clone();
     let controller = async move {
