@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::{Execution, VuSlot};
+use super::{Execution, VuSlot, past_graceful_stop};
 use crate::metrics::{Metrics, Sample, builtin};
 
 /// A piecewise-linear arrival rate: from a starting rate, each ramp reaches its
@@ -232,17 +232,9 @@ pub(super) async fn run(execution: Execution, schedule: ArrivalSchedule) {
         };
         let (exec, stop) = (exec.clone(), stop.clone());
         busy.spawn(async move {
-            let stopped_hard = async {
-                stop.cancelled().await;
-                tokio::time::sleep(graceful_stop).await;
-            };
             tokio::select! {
                 alive = slot.iteration(&exec, due) => (slot, alive),
-                _ = tokio::time::sleep_until(hard_end) => {
-                    slot.interrupted();
-                    (slot, true)
-                }
-                _ = stopped_hard => {
+                _ = past_graceful_stop(&stop, graceful_stop, hard_end) => {
                     slot.interrupted();
                     (slot, true)
                 }

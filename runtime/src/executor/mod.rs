@@ -680,6 +680,24 @@ async fn ramped_down(mut wanted: watch::Receiver<u32>, index: u32, grace: Option
     }
 }
 
+/// Resolves when an iteration still running must be cut short: at `hard_end`
+/// (the executor's end plus its graceful stop), or `graceful_stop` after a
+/// stop request.
+async fn past_graceful_stop(
+    stop: &CancellationToken,
+    graceful_stop: Duration,
+    hard_end: tokio::time::Instant,
+) {
+    let stopped_hard = async {
+        stop.cancelled().await;
+        tokio::time::sleep(graceful_stop).await;
+    };
+    tokio::select! {
+        _ = tokio::time::sleep_until(hard_end) => {}
+        _ = stopped_hard => {}
+    }
+}
+
 /// One VU's active stretch in an executor: iterate while time is left and
 /// `claim` grants another iteration; an iteration still running `graceful_stop`
 /// after the end (or after a stop request), or when `cut` resolves, is
@@ -697,11 +715,8 @@ async fn vu_loop(
     let metrics = slot.factory.run.metrics().clone();
     metrics.add_vus(1);
     let hard_end = tokio::time::Instant::from_std(end + graceful_stop);
-    let stopped_hard = async {
-        stop.cancelled().await;
-        tokio::time::sleep(graceful_stop).await;
-    };
-    tokio::pin!(stopped_hard);
+    let past_stop = past_graceful_stop(stop, graceful_stop, hard_end);
+    tokio::pin!(past_stop);
     tokio::pin!(cut);
     let mut released = false;
     loop {
@@ -714,11 +729,7 @@ async fn vu_loop(
         }
         tokio::select! {
             alive = slot.iteration(exec, Instant::now()) => if !alive { break },
-            _ = tokio::time::sleep_until(hard_end) => {
-                slot.interrupted();
-                break;
-            }
-            _ = &mut stopped_hard => {
+            _ = &mut past_stop => {
                 slot.interrupted();
                 break;
             }
