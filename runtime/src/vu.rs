@@ -152,8 +152,19 @@ impl VuState {
         &mut self.request_tags
     }
 
-    pub(crate) fn check_tags(&mut self) -> &mut TagCache<CheckKey> {
-        &mut self.check_tags
+    /// The tags of the check `key`, made by `make` on this VU's first use of
+    /// it, which is also noted for the summary's order.
+    pub(crate) fn check_tags(
+        &mut self,
+        key: CheckKey,
+        make: impl FnOnce(&CheckKey) -> TagSet,
+    ) -> TagSet {
+        let metrics = &self.run.metrics;
+        self.check_tags.get_or_insert_with(key, |key| {
+            let (group, name, _) = key;
+            metrics.note_check(group.as_deref().unwrap_or_default(), name);
+            make(key)
+        })
     }
 
     pub(crate) fn record(&self, samples: &[Sample]) {

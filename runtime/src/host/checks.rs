@@ -12,19 +12,14 @@ impl Host for VuState {
         tags: Vec<(String, String)>,
     ) -> wasmtime::Result<bool> {
         let base = self.tags();
-        let group = self.group_path();
-        let metrics = self.run().metrics().clone();
-        let tags =
-            self.check_tags()
-                .get_or_insert_with((group, name, tags), |(group, name, tags)| {
-                    // The first use of this check on this VU: note it for the summary's order.
-                    metrics.note_check(group.as_deref().unwrap_or_default(), name);
-                    base.with(
-                        tags.iter()
-                            .cloned()
-                            .chain([("check".to_owned(), name.clone())]),
-                    )
-                });
+        let key = (self.group_path(), name, tags);
+        let tags = self.check_tags(key, |(_, name, tags)| {
+            base.with(
+                tags.iter()
+                    .cloned()
+                    .chain([("check".to_owned(), name.clone())]),
+            )
+        });
         self.record(&[Sample {
             metric: builtin::CHECKS,
             tags,
