@@ -36,6 +36,13 @@ pub struct FirstUses {
     pub checks: Vec<(String, String)>,
 }
 
+/// Appends `item` to `uses` unless it is there already or `uses` is full.
+fn note_first_use<T: PartialEq>(uses: &mut Vec<T>, item: T) {
+    if uses.len() < FIRST_USES_KEPT && !uses.contains(&item) {
+        uses.push(item);
+    }
+}
+
 /// All metrics of one run.
 pub struct Metrics {
     registry: Registry,
@@ -123,19 +130,14 @@ impl Metrics {
     /// Call it rarely: once per VU and group is enough.
     pub fn note_group(&self, path: &str) {
         let mut uses = self.first_uses.lock().expect("first uses poisoned");
-        if uses.groups.len() < FIRST_USES_KEPT && !uses.groups.iter().any(|g| g == path) {
-            uses.groups.push(path.to_owned());
-        }
+        note_first_use(&mut uses.groups, path.to_owned());
     }
 
     /// Notes that the check `name` ran in the group `path` (empty at the root;
     /// only its first use counts). Call it rarely, like [`Metrics::note_group`].
     pub fn note_check(&self, path: &str, name: &str) {
         let mut uses = self.first_uses.lock().expect("first uses poisoned");
-        let seen = uses.checks.iter().any(|(g, n)| g == path && n == name);
-        if uses.checks.len() < FIRST_USES_KEPT && !seen {
-            uses.checks.push((path.to_owned(), name.to_owned()));
-        }
+        note_first_use(&mut uses.checks, (path.to_owned(), name.to_owned()));
     }
 
     /// Counts one request in the headline totals.
