@@ -53,16 +53,18 @@ pub fn render(plan: &RunPlan, report: &RunReport, by: &[String]) -> String {
     }
     let _ = writeln!(out);
     for (name, metric) in &summary.metrics {
-        let dots = ".".repeat(NAME_WIDTH.saturating_sub(name.chars().count() + 1));
         let indent = if name.contains('{') {
             "       "
         } else {
             "     "
         };
-        let _ = writeln!(
-            out,
-            "{indent}{name}{dots}: {}",
-            metric_line(metric, summary.duration)
+        write_metric(
+            &mut out,
+            indent,
+            name,
+            NAME_WIDTH - 1,
+            metric,
+            summary.duration,
         );
     }
     let mut breakdowns: Vec<&str> = by.iter().map(String::as_str).collect();
@@ -117,6 +119,24 @@ pub fn render(plan: &RunPlan, report: &RunReport, by: &[String]) -> String {
     out
 }
 
+/// Writes one metric's line: `indent`, its name dotted out to `width`
+/// characters, then its statistics.
+fn write_metric(
+    out: &mut String,
+    indent: &str,
+    name: &str,
+    width: usize,
+    metric: &MetricSummary,
+    duration: Duration,
+) {
+    let dots = ".".repeat(width.saturating_sub(name.chars().count()));
+    let _ = writeln!(
+        out,
+        "{indent}{name}{dots}: {}",
+        metric_line(metric, duration)
+    );
+}
+
 /// The main metrics for each value of `tag`, under a heading per value.
 fn render_breakdown(out: &mut String, report: &RunReport, tag: &str) {
     let snapshot = &report.snapshot;
@@ -138,12 +158,8 @@ fn render_breakdown(out: &mut String, report: &RunReport, tag: &str) {
         for name in BREAKDOWN_METRICS {
             if let Some((info, series)) = snapshot.aggregate(name, &filter) {
                 let metric = MetricSummary::from_value(info.kind, info.value_type, &series, secs);
-                let dots = ".".repeat(NAME_WIDTH.saturating_sub(name.len() + 3));
-                let _ = writeln!(
-                    out,
-                    "       {name}{dots}: {}",
-                    metric_line(&metric, report.summary.duration)
-                );
+                let duration = report.summary.duration;
+                write_metric(out, "       ", name, NAME_WIDTH - 3, &metric, duration);
             }
         }
     }
