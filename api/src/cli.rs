@@ -13,7 +13,6 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use volley_runtime::client::{AllowList, TargetPattern};
 use volley_runtime::engine::{VolleyEngine, VuLimits};
-use volley_runtime::executor::ExecutorConfig;
 use volley_runtime::options::{Options, RunPlan};
 use volley_runtime::run::{self, RunReport};
 use volley_runtime::scenario::Scenario;
@@ -315,12 +314,8 @@ async fn execute(
     limits: VuLimits,
     load: &LoadArgs,
 ) -> Result<RunReport> {
-    let controlled = plan
-        .scenarios
-        .iter()
-        .any(|s| matches!(s.executor, ExecutorConfig::ExternallyControlled { .. }));
     let handle = Arc::new(run::start(scenario, plan, limits));
-    let control = if controlled {
+    let control = if handle.is_scalable() {
         let addr = match load.control_addr {
             Some(addr) => addr,
             None => control::DEFAULT_ADDR.parse()?,

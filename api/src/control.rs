@@ -21,7 +21,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
-use volley_runtime::run::{RunHandle, ScaleError};
+use volley_runtime::run::RunHandle;
 
 /// Where `volley run` listens for control, unless told otherwise.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:6566";
@@ -61,10 +61,10 @@ async fn scale(State(run): State<Arc<RunHandle>>, body: Bytes) -> Reply {
             StatusCode::OK,
             Json(serde_json::json!({"scenario": scenario, "vus": request.vus})),
         ),
-        Err(error @ ScaleError::OutOfRange { .. }) => {
-            (StatusCode::BAD_REQUEST, error_body(error.to_string()))
+        Err(error) if error.is_not_scalable() => {
+            (StatusCode::CONFLICT, error_body(error.to_string()))
         }
-        Err(error) => (StatusCode::CONFLICT, error_body(error.to_string())),
+        Err(error) => (StatusCode::BAD_REQUEST, error_body(error.to_string())),
     }
 }
 

@@ -80,6 +80,14 @@ pub enum ScaleError {
     },
 }
 
+impl ScaleError {
+    /// Whether the run itself cannot be scaled (it has no such scenario), as
+    /// opposed to a request that names a wrong scenario or VU count.
+    pub fn is_not_scalable(&self) -> bool {
+        matches!(self, ScaleError::NotScalable)
+    }
+}
+
 /// Where a run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case", tag = "phase")]
@@ -205,6 +213,12 @@ impl RunHandle {
                 self.shared.set_phase(Phase::Stopping);
             }
         }
+    }
+
+    /// Whether the run has an `externally-controlled` scenario, whose VUs
+    /// [`RunHandle::scale`] changes.
+    pub fn is_scalable(&self) -> bool {
+        !self.shared.scales.is_empty()
     }
 
     /// Sets how many VUs an `externally-controlled` scenario runs (`scenario`

@@ -457,9 +457,12 @@ impl Runner {
                 format!("run {id} is still compiling its scenario; try again in a moment"),
             )
         })?;
-        handle.scale(scenario, vus).map_err(|e| match e {
-            run::ScaleError::NotScalable => ApiError::conflict("not_scalable", e.to_string()),
-            _ => ApiError::bad_request("invalid_scale", e.to_string()),
+        handle.scale(scenario, vus).map_err(|e| {
+            if e.is_not_scalable() {
+                ApiError::conflict("not_scalable", e.to_string())
+            } else {
+                ApiError::bad_request("invalid_scale", e.to_string())
+            }
         })?;
         Ok(self.run(id)?.unwrap_or(run))
     }
