@@ -40,6 +40,7 @@ use volley_runtime::engine::{VolleyEngine, VuLimits};
 use volley_runtime::options::Options;
 use volley_runtime::run::{self, Phase};
 use volley_runtime::scenario::Scenario;
+use volley_runtime::shape::ComponentShape;
 
 /// The hidden first argument of a child run.
 const CHILD: &str = "__child";
@@ -489,7 +490,7 @@ fn tokio_runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn compile_hello() -> Result<Scenario> {
-    let engine = VolleyEngine::new(2, VuLimits::default())
+    let engine = VolleyEngine::new(2, VuLimits::default(), &ComponentShape::GENEROUS)
         .map_err(|e| anyhow!("building the compile engine: {e:#}"))?;
     let bytes = std::fs::read(volley_example_artifacts::HELLO)
         .with_context(|| format!("reading {}", volley_example_artifacts::HELLO))?;

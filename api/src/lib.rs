@@ -2,6 +2,7 @@
 //! target service and the terminal summary.
 
 pub mod cli;
+pub mod code_cache;
 pub mod control;
 pub mod demo_target;
 pub mod export;

@@ -11,6 +11,7 @@ use volley_example_artifacts::{FAULTY, HELLO};
 use volley_runtime::engine::{VolleyEngine, VuLimits};
 use volley_runtime::run::RunError;
 use volley_runtime::scenario::{Scenario, ScenarioError};
+use volley_runtime::shape::ComponentShape;
 use volley_runtime::vu::GuestFailure;
 
 fn faulty(exec: &str, vus: u32, iterations: u64) -> serde_json::Value {
@@ -98,7 +99,7 @@ async fn setup_data_reaches_every_vu_and_a_failed_setup_stops_the_run() {
 
 #[test]
 fn bytes_that_are_not_a_scenario_get_distinct_errors() {
-    let engine = VolleyEngine::new(2, VuLimits::default()).unwrap();
+    let engine = VolleyEngine::new(2, VuLimits::default(), &ComponentShape::GENEROUS).unwrap();
     let hello = std::fs::read(HELLO).unwrap();
     type IsExpected = fn(&ScenarioError) -> bool;
     let cases: [(&[u8], IsExpected, &str); 4] = [

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+use crate::shape::ComponentShape;
+
 /// How often the engine's epoch advances. A running guest yields to the
 /// scheduler (and has its deadline checked) at least this often.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -41,10 +43,18 @@ pub struct VolleyEngine {
 struct Ticker;
 
 impl VolleyEngine {
-    /// Builds an engine whose instance pool holds `instances` component instances
-    /// (one per VU, plus the ones setup and teardown use).
-    pub fn new(instances: u32, limits: VuLimits) -> wasmtime::Result<Self> {
-        let engine = Engine::new(&config(instances, limits))?;
+    /// Builds an engine whose instance pool holds `instances` instances of
+    /// components of `shape` (one per VU, plus the one setup and teardown use).
+    /// A component whose tables start larger than `limits` allows gets room
+    /// for them.
+    pub fn new(instances: u32, limits: VuLimits, shape: &ComponentShape) -> wasmtime::Result<Self> {
+        let limits = VuLimits {
+            max_table_elements: usize::try_from(shape.table_elements)
+                .unwrap_or(usize::MAX)
+                .max(limits.max_table_elements),
+            ..limits
+        };
+        let engine = Engine::new(&config(instances, limits, shape))?;
         let ticker = Arc::new(Ticker);
         spawn_epoch_ticker(engine.weak(), Arc::downgrade(&ticker));
         Ok(Self {
@@ -77,34 +87,29 @@ impl VolleyEngine {
     }
 }
 
-/// Core instances one component may hold: a Rust guest uses three or four
-/// (its module, the WASI adapter's shims); other languages use a few more.
-const CORE_INSTANCES_PER_COMPONENT: u32 = 20;
-/// Memories and tables one component may define. Every memory slot of the pool
-/// reserves address space, so the pool holds about one memory per VU: a Rust
-/// guest has one.
-const MEMORIES_PER_COMPONENT: u32 = 2;
-const TABLES_PER_COMPONENT: u32 = 8;
 /// Guard pages after each linear memory. Memories are reserved at their limit
 /// (not wasmtime's 4 GiB default, which caps a process near 5,000 VUs), so
 /// bounds are checked explicitly and a small guard is enough.
 const MEMORY_GUARD: u64 = 64 << 10;
 
-fn config(instances: u32, limits: VuLimits) -> Config {
+fn config(instances: u32, limits: VuLimits, shape: &ComponentShape) -> Config {
     let instances = instances.max(1);
+    let per_instance = |count: u32| count.max(1);
+    let total = |count: u32| instances.saturating_mul(per_instance(count));
     let mut pool = PoolingAllocationConfig::new();
-    // Size the pool to the run: the defaults (1,000 of everything) would cap a
-    // run at fewer VUs than users ask for.
+    // Size the pool to the run and to the component: the defaults (1,000 of
+    // everything) would cap a run at fewer VUs than users ask for, and a
+    // constant per component would reject guests that bundle a runtime.
     pool.total_component_instances(instances)
-        .total_core_instances(instances * CORE_INSTANCES_PER_COMPONENT)
-        // One memory per VU, with room for some guests that define two.
-        .total_memories(instances + instances / 4 + 4)
-        .total_tables(instances * TABLES_PER_COMPONENT)
+        .total_core_instances(total(shape.core_instances))
+        .total_memories(total(shape.memories))
+        .total_tables(total(shape.tables))
         .total_stacks(instances)
-        .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
-        .max_memories_per_component(MEMORIES_PER_COMPONENT)
-        .max_tables_per_component(TABLES_PER_COMPONENT)
-        .max_tables_per_module(4)
+        .max_core_instances_per_component(per_instance(shape.core_instances))
+        .max_memories_per_component(per_instance(shape.memories))
+        .max_memories_per_module(per_instance(shape.memories_per_module))
+        .max_tables_per_component(per_instance(shape.tables))
+        .max_tables_per_module(per_instance(shape.tables_per_module))
         .table_elements(limits.max_table_elements)
         .max_memory_size(limits.max_memory_bytes)
         // Keep freed slots' pages resident only up to a point, so a run that

@@ -15,5 +15,6 @@ pub mod metrics;
 pub mod options;
 pub mod run;
 pub mod scenario;
+pub mod shape;
 pub mod thresholds;
 pub mod vu;

@@ -340,9 +340,11 @@ async fn execute(
     let plan = &shared.plan;
     let total_vus = plan.max_vus();
     // One extra instance for the VU that runs setup and teardown.
-    let engine = VolleyEngine::new(total_vus + 1, limits).map_err(|e| RunError::Engine {
-        vus: total_vus,
-        message: format!("{e:#}"),
+    let engine = VolleyEngine::new(total_vus + 1, limits, scenario.shape()).map_err(|e| {
+        RunError::Engine {
+            vus: total_vus,
+            message: format!("{e:#}"),
+        }
     })?;
     let scenario = scenario.for_engine(&engine)?;
     let context = shared.context.clone();

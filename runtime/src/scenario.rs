@@ -8,6 +8,7 @@ use wasmtime::component::{Component, Linker, types::ComponentItem};
 
 use crate::engine::VolleyEngine;
 use crate::host::{self, ScenarioPre};
+use crate::shape::ComponentShape;
 use crate::vu::VuState;
 
 /// The WIT package every scenario targets.
@@ -34,7 +35,7 @@ pub enum ScenarioError {
     Invalid(String),
     /// The component imports something the host does not provide.
     #[error(
-        "the component imports something Volley does not provide: {0} (scenarios may import only volley:scenario@0.1.0 and WASI 0.2's clocks, random, io, cli, filesystem and sockets interfaces, which have no files or network behind them)"
+        "the component imports something Volley does not provide: {0} (scenarios may import only volley:scenario@0.1.0 and WASI 0.2's clocks, random, io, cli, filesystem, sockets and http interfaces; there are no files or sockets behind them, and http requests go through Volley's client)"
     )]
     UnsupportedImport(String),
     /// The component does not export the scenario world.
@@ -55,8 +56,8 @@ struct Inner {
     bytes: Arc<[u8]>,
     engine: VolleyEngine,
     component: Component,
+    shape: ComponentShape,
     pre: ScenarioPre<VuState>,
-    imports: Vec<String>,
     exports: Vec<String>,
 }
 
@@ -80,13 +81,57 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// The packages whose interfaces the host links, each with the versions it
+/// serves: `volley:scenario` 0.1.x and WASI 0.2.x.
+const LINKED_PACKAGES: &[(&str, &str)] = &[
+    ("volley:scenario", "0.1."),
+    ("wasi:cli", "0.2."),
+    ("wasi:clocks", "0.2."),
+    ("wasi:filesystem", "0.2."),
+    ("wasi:http", "0.2."),
+    ("wasi:io", "0.2."),
+    ("wasi:random", "0.2."),
+    ("wasi:sockets", "0.2."),
+];
+
+/// Whether the host links the import `name` (`namespace:package/interface@version`).
+fn is_linked(name: &str) -> bool {
+    let Some((path, version)) = name.split_once('@') else {
+        return false;
+    };
+    let Some((package, _interface)) = path.split_once('/') else {
+        return false;
+    };
+    LINKED_PACKAGES
+        .iter()
+        .any(|(linked, versions)| package == *linked && version.starts_with(versions))
+}
+
+/// Reads the shape of `bytes` and refuses an import the host cannot link,
+/// before anything is compiled.
+fn inspect(bytes: &[u8]) -> Result<ComponentShape, ScenarioError> {
+    check_header(bytes)?;
+    let shape =
+        ComponentShape::read(bytes).map_err(|e| ScenarioError::Invalid(format!("{e:#}")))?;
+    if let Some(import) = shape.imports.iter().find(|name| !is_linked(name)) {
+        return Err(ScenarioError::UnsupportedImport(import.clone()));
+    }
+    Ok(shape)
+}
+
 impl Scenario {
     /// Validates and compiles `bytes` on `engine`.
     pub fn compile(engine: &VolleyEngine, bytes: &[u8]) -> Result<Self, ScenarioError> {
-        check_header(bytes)?;
+        let shape = inspect(bytes)?;
         let component = Component::new(engine.engine(), bytes)
             .map_err(|e| ScenarioError::Invalid(format!("{e:#}")))?;
-        Self::link(engine, component, Arc::from(bytes), sha256_hex(bytes))
+        Self::link(
+            engine,
+            component,
+            shape,
+            Arc::from(bytes),
+            sha256_hex(bytes),
+        )
     }
 
     /// This scenario for another engine (one sized for a run): the compiled code
@@ -106,6 +151,7 @@ impl Scenario {
         Self::link(
             engine,
             component,
+            self.inner.shape.clone(),
             self.inner.bytes.clone(),
             self.inner.sha256.clone(),
         )
@@ -138,24 +184,28 @@ impl Scenario {
         if Sha256::digest(code).as_slice() != digest {
             return Err(damaged());
         }
+        let shape = inspect(bytes)?;
         let component =
             deserialize(engine, code).map_err(|e| ScenarioError::Invalid(format!("{e:#}")))?;
-        Self::link(engine, component, Arc::from(bytes), sha256_hex(bytes))
+        Self::link(
+            engine,
+            component,
+            shape,
+            Arc::from(bytes),
+            sha256_hex(bytes),
+        )
     }
 
     fn link(
         engine: &VolleyEngine,
         component: Component,
+        shape: ComponentShape,
         bytes: Arc<[u8]>,
         sha256: String,
     ) -> Result<Self, ScenarioError> {
         let mut linker = Linker::<VuState>::new(engine.engine());
         host::add_to_linker(&mut linker).expect("the host interfaces link");
         let ty = component.component_type();
-        let imports: Vec<String> = ty
-            .imports(engine.engine())
-            .map(|(n, _)| n.to_owned())
-            .collect();
         let exports: Vec<String> = ty
             .exports(engine.engine())
             .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentFunc(_)))
@@ -163,7 +213,8 @@ impl Scenario {
             .collect();
         let instance_pre = linker.instantiate_pre(&component).map_err(|e| {
             let message = format!("{e:#}");
-            let missing = imports
+            let missing = shape
+                .imports
                 .iter()
                 .find(|name| message.contains(name.as_str()))
                 .cloned()
@@ -178,8 +229,8 @@ impl Scenario {
                 bytes,
                 engine: engine.clone(),
                 component,
+                shape,
                 pre,
-                imports,
                 exports,
             }),
         })
@@ -197,12 +248,17 @@ impl Scenario {
 
     /// What the component imports, by name.
     pub fn imports(&self) -> &[String] {
-        &self.inner.imports
+        &self.inner.shape.imports
     }
 
     /// The functions the component exports, by name.
     pub fn exports(&self) -> &[String] {
         &self.inner.exports
+    }
+
+    /// What one instance of it takes from the instance pool.
+    pub fn shape(&self) -> &ComponentShape {
+        &self.inner.shape
     }
 
     /// The engine it was compiled for.

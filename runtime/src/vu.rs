@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtxView, WasiHttpView};
 
 use crate::client::{ClientConfig, HttpClient};
 use crate::engine::VolleyEngine;
@@ -87,6 +88,7 @@ pub struct VuState {
     groups_noted: std::collections::HashSet<Arc<str>>,
     request_tags: TagCache<crate::host::RequestShape>,
     check_tags: TagCache<CheckKey>,
+    wasi_http: crate::host::WasiHttp,
     output: GuestOutput,
     deadline: Option<Instant>,
 }
@@ -169,6 +171,19 @@ impl VuState {
 
     pub(crate) fn record(&self, samples: &[Sample]) {
         self.run.metrics.record(self.identity.id as usize, samples);
+    }
+}
+
+impl WasiHttpView for VuState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        // Requests are recorded with the VU's tags as of now (its open group).
+        let tags = self.tags();
+        self.wasi_http.hooks.set_tags(tags);
+        WasiHttpCtxView {
+            ctx: &mut self.wasi_http.ctx,
+            table: &mut self.table,
+            hooks: &mut self.wasi_http.hooks,
+        }
     }
 }
 
@@ -305,6 +320,12 @@ impl Vu {
             .trap_on_grow_failure(true)
             .build();
         let client = HttpClient::new(run.client.clone());
+        let wasi_http = crate::host::WasiHttp::new(
+            client.clone(),
+            run.metrics().clone(),
+            identity.id,
+            identity.tags.clone(),
+        );
         let state = VuState {
             wasi,
             table: ResourceTable::new(),
@@ -317,6 +338,7 @@ impl Vu {
             groups_noted: Default::default(),
             request_tags: TagCache::default(),
             check_tags: TagCache::default(),
+            wasi_http,
             output,
             deadline: None,
         };

@@ -101,57 +101,60 @@ impl VuState {
         name: Option<&str>,
         extra: &[(String, String)],
     ) {
-        let shape = RequestShape {
-            group: self.group_path(),
-            name: name.map_or_else(|| exchange.url.to_string(), str::to_owned),
-            method: exchange.method.clone(),
-            status: exchange.status.unwrap_or(0),
-            protocol: exchange.protocol,
-            error: exchange.error.as_ref().map(ClientError::code),
-            extra: extra.to_vec(),
-        };
+        let shape = RequestShape::new(self.group_path(), exchange, name, extra);
         let failed = shape.failed();
         let base = self.tags();
         let tags = self
             .request_tags()
             .get_or_insert_with(shape, |shape| shape.tags(&base));
-        let t = &exchange.timings;
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let mut samples = request_samples(tags.clone(), failed).to_vec();
-        samples.extend([
-            Sample {
-                metric: builtin::DATA_SENT,
-                tags: base.clone(),
-                value: exchange.bytes_sent as f64,
-            },
-            Sample {
-                metric: builtin::DATA_RECEIVED,
-                tags: base,
-                value: exchange.bytes_received as f64,
-            },
-        ]);
-        // Only requests that got a response have a duration: failures without
-        // one are counted above, never mixed into the latency histograms.
-        if exchange.status.is_some() && exchange.error.is_none() {
-            for (metric, value) in [
-                (builtin::HTTP_REQ_DURATION, t.duration()),
-                (builtin::HTTP_REQ_BLOCKED, t.blocked),
-                (builtin::HTTP_REQ_CONNECTING, t.connecting),
-                (builtin::HTTP_REQ_TLS_HANDSHAKING, t.tls_handshaking),
-                (builtin::HTTP_REQ_SENDING, t.sending),
-                (builtin::HTTP_REQ_WAITING, t.waiting),
-                (builtin::HTTP_REQ_RECEIVING, t.receiving),
-            ] {
-                samples.push(Sample {
-                    metric,
-                    tags: tags.clone(),
-                    value: ms(value),
-                });
-            }
-        }
         self.metrics().count_request(failed);
-        self.record(&samples);
+        self.record(&exchange_samples(exchange, tags.clone(), base, failed));
     }
+}
+
+/// The samples of one request on the wire: `tags` are its request tags,
+/// `base` the VU's (for `data_sent` and `data_received`).
+pub(super) fn exchange_samples(
+    exchange: &Exchange,
+    tags: TagSet,
+    base: TagSet,
+    failed: bool,
+) -> Vec<Sample> {
+    let t = &exchange.timings;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let mut samples = request_samples(tags.clone(), failed).to_vec();
+    samples.extend([
+        Sample {
+            metric: builtin::DATA_SENT,
+            tags: base.clone(),
+            value: exchange.bytes_sent as f64,
+        },
+        Sample {
+            metric: builtin::DATA_RECEIVED,
+            tags: base,
+            value: exchange.bytes_received as f64,
+        },
+    ]);
+    // Only requests that got a response have a duration: failures without
+    // one are counted above, never mixed into the latency histograms.
+    if exchange.status.is_some() && exchange.error.is_none() {
+        for (metric, value) in [
+            (builtin::HTTP_REQ_DURATION, t.duration()),
+            (builtin::HTTP_REQ_BLOCKED, t.blocked),
+            (builtin::HTTP_REQ_CONNECTING, t.connecting),
+            (builtin::HTTP_REQ_TLS_HANDSHAKING, t.tls_handshaking),
+            (builtin::HTTP_REQ_SENDING, t.sending),
+            (builtin::HTTP_REQ_WAITING, t.waiting),
+            (builtin::HTTP_REQ_RECEIVING, t.receiving),
+        ] {
+            samples.push(Sample {
+                metric,
+                tags: tags.clone(),
+                value: ms(value),
+            });
+        }
+    }
+    samples
 }
 
 /// What distinguishes the tag sets of a VU's requests; each distinct shape's
@@ -169,12 +172,31 @@ pub(crate) struct RequestShape {
 }
 
 impl RequestShape {
+    /// The shape of `exchange`, sent inside the group `group`, named `name`
+    /// (the URL when `None`) with the extra tags `extra`.
+    pub(super) fn new(
+        group: Option<Arc<str>>,
+        exchange: &Exchange,
+        name: Option<&str>,
+        extra: &[(String, String)],
+    ) -> Self {
+        Self {
+            group,
+            name: name.map_or_else(|| exchange.url.to_string(), str::to_owned),
+            method: exchange.method.clone(),
+            status: exchange.status.unwrap_or(0),
+            protocol: exchange.protocol,
+            error: exchange.error.as_ref().map(ClientError::code),
+            extra: extra.to_vec(),
+        }
+    }
+
     /// Failed: no response, or a status outside 200-399 (k6's default).
-    fn failed(&self) -> bool {
+    pub(super) fn failed(&self) -> bool {
         self.error.is_some() || !(200..400).contains(&self.status)
     }
 
-    fn tags(&self, base: &TagSet) -> TagSet {
+    pub(super) fn tags(&self, base: &TagSet) -> TagSet {
         let mut pairs: Vec<(String, String)> = vec![
             ("name".into(), self.name.clone()),
             ("method".into(), self.method.to_string()),
