@@ -82,7 +82,7 @@ async fn concert_booking_flow_is_counted_per_endpoint() {
 
 #[test]
 fn every_example_plugin_has_a_test() {
-    let tested = ["hello", "concert-booking", "faulty"];
+    let tested = ["hello", "concert-booking", "faulty", "wasi-http"];
     for (name, path) in volley_example_artifacts::ALL {
         assert!(
             tested.contains(name),

@@ -133,6 +133,33 @@ fn bytes_that_are_not_a_scenario_get_distinct_errors() {
     }
 }
 
+#[test]
+fn imports_the_host_cannot_link_are_refused_before_compiling() {
+    let engine = VolleyEngine::new(2, VuLimits::default(), &ComponentShape::GENEROUS).unwrap();
+    for import in [
+        "wasi:keyvalue/store@0.2.0-draft",
+        // A version of our own package the host does not serve.
+        "volley:scenario/http@0.2.0",
+        "wasi:http/types@0.3.0",
+    ] {
+        // A component whose body would not even compile: a core module with
+        // a function that does not type-check. Only the import is looked at.
+        let text = format!(
+            r#"(component
+                 (import "{import}" (instance))
+                 (core module (func (result i32) (i64.const 1))))"#
+        );
+        let bytes = wat::parse_str(&text).unwrap();
+        match Scenario::compile(&engine, &bytes) {
+            Err(ScenarioError::UnsupportedImport(name)) => assert_eq!(name, import),
+            other => panic!(
+                "{import}: expected an unsupported import, got {:?}",
+                other.err()
+            ),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_target_that_resets_connections_is_counted_as_failures() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -30,6 +30,11 @@ pub const CONCERT_BOOKING: &str = generated::CONCERT_BOOKING;
 /// `sleep` (100 ms) or `check-setup`; its `setup` fails when `FAIL_SETUP=1`.
 pub const FAULTY: &str = generated::FAULTY;
 
+/// Path of the `wasi-http` guest, which sends its requests with a standard
+/// `wasi:http` client (`waki`): `POST {TARGET_URL}/queue/token`, then
+/// `GET {TARGET_URL}/dates` with the token, in the group `wasi`.
+pub const WASI_HTTP: &str = generated::WASI_HTTP;
+
 /// The bytes of the `concert-booking` component, embedded in the binary that uses
 /// them (the `volley` binary's built-in demo scenario).
 pub const CONCERT_BOOKING_WASM: &[u8] =
