@@ -1,0 +1,3 @@
+module volley.dev/volley
+
+go 1.24
