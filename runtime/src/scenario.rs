@@ -38,6 +38,18 @@ pub enum ScenarioError {
         "the component imports something Volley does not provide: {0} (scenarios may import only volley:scenario@0.1.0 and WASI 0.2's clocks, random, io, cli, filesystem, sockets and http interfaces; there are no files or sockets behind them, and http requests go through Volley's client)"
     )]
     UnsupportedImport(String),
+    /// A memory of the component starts larger than a VU may grow.
+    #[error(
+        "the component's memory starts at {:.1} MiB, above the limit of {limit_mib} MiB per VU: raise the limit (--vu-memory-mib) to at least {}",
+        *needs_bytes as f64 / (1 << 20) as f64,
+        needs_bytes.div_ceil(1 << 20)
+    )]
+    MemoryTooLarge {
+        /// The initial size of its largest memory, in bytes.
+        needs_bytes: u64,
+        /// The per-VU limit, in MiB.
+        limit_mib: u64,
+    },
     /// The component does not export the scenario world.
     #[error(
         "the component does not export the volley:scenario@0.1.0 world: {0} (export `options`, `setup`, `iteration` and `teardown`, e.g. with volley_sdk::export_scenario!)"
@@ -107,14 +119,21 @@ fn is_linked(name: &str) -> bool {
         .any(|(linked, versions)| package == *linked && version.starts_with(versions))
 }
 
-/// Reads the shape of `bytes` and refuses an import the host cannot link,
-/// before anything is compiled.
-fn inspect(bytes: &[u8]) -> Result<ComponentShape, ScenarioError> {
+/// Reads the shape of `bytes` and refuses an import the host cannot link, or
+/// a memory larger than `engine`'s limit, before anything is compiled.
+fn inspect(engine: &VolleyEngine, bytes: &[u8]) -> Result<ComponentShape, ScenarioError> {
     check_header(bytes)?;
     let shape =
         ComponentShape::read(bytes).map_err(|e| ScenarioError::Invalid(format!("{e:#}")))?;
     if let Some(import) = shape.imports.iter().find(|name| !is_linked(name)) {
         return Err(ScenarioError::UnsupportedImport(import.clone()));
+    }
+    let limit = engine.limits().max_memory_bytes as u64;
+    if shape.initial_memory_bytes > limit {
+        return Err(ScenarioError::MemoryTooLarge {
+            needs_bytes: shape.initial_memory_bytes,
+            limit_mib: limit >> 20,
+        });
     }
     Ok(shape)
 }
@@ -122,7 +141,7 @@ fn inspect(bytes: &[u8]) -> Result<ComponentShape, ScenarioError> {
 impl Scenario {
     /// Validates and compiles `bytes` on `engine`.
     pub fn compile(engine: &VolleyEngine, bytes: &[u8]) -> Result<Self, ScenarioError> {
-        let shape = inspect(bytes)?;
+        let shape = inspect(engine, bytes)?;
         let component = Component::new(engine.engine(), bytes)
             .map_err(|e| ScenarioError::Invalid(format!("{e:#}")))?;
         Self::link(
@@ -184,7 +203,7 @@ impl Scenario {
         if Sha256::digest(code).as_slice() != digest {
             return Err(damaged());
         }
-        let shape = inspect(bytes)?;
+        let shape = inspect(engine, bytes)?;
         let component =
             deserialize(engine, code).map_err(|e| ScenarioError::Invalid(format!("{e:#}")))?;
         Self::link(

@@ -8,6 +8,9 @@
 
 use wasmparser::{Encoding, Parser, Payload};
 
+/// The size of a WebAssembly page, unless a memory says otherwise.
+const WASM_PAGE_SIZE: u64 = 64 << 10;
+
 /// The pool resources one instance of a component uses, and its imports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComponentShape {
@@ -23,6 +26,8 @@ pub struct ComponentShape {
     pub tables_per_module: u32,
     /// The largest initial size of one of its tables, in elements.
     pub table_elements: u64,
+    /// The largest initial size of one of its linear memories, in bytes.
+    pub initial_memory_bytes: u64,
     /// The names of the component's own imports, such as
     /// `volley:scenario/http@0.1.0`.
     pub imports: Vec<String>,
@@ -39,6 +44,7 @@ impl ComponentShape {
         tables: 64,
         tables_per_module: 8,
         table_elements: 100_000,
+        initial_memory_bytes: 0,
         imports: Vec::new(),
     };
 
@@ -52,6 +58,7 @@ impl ComponentShape {
             tables: 0,
             tables_per_module: 0,
             table_elements: 0,
+            initial_memory_bytes: 0,
             imports: Vec::new(),
         };
         // The encodings of the modules and components being read, outermost first.
@@ -68,6 +75,15 @@ impl ComponentShape {
                 Payload::MemorySection(section) => {
                     shape.memories += section.count();
                     shape.memories_per_module = shape.memories_per_module.max(section.count());
+                    for memory in section {
+                        let memory = memory?;
+                        let page_size = memory
+                            .page_size_log2
+                            .map_or(WASM_PAGE_SIZE, |log2| 1u64 << log2);
+                        shape.initial_memory_bytes = shape
+                            .initial_memory_bytes
+                            .max(memory.initial.saturating_mul(page_size));
+                    }
                 }
                 Payload::TableSection(section) => {
                     shape.tables += section.count();
@@ -97,6 +113,11 @@ mod tests {
         let bytes = std::fs::read(volley_example_artifacts::HELLO).unwrap();
         let shape = ComponentShape::read(&bytes).unwrap();
         assert_eq!(shape.memories, 1, "{shape:?}");
+        // A Rust guest starts with about 1 MiB of memory (its stack and data).
+        assert!(
+            (64 << 10..4 << 20).contains(&shape.initial_memory_bytes),
+            "{shape:?}"
+        );
         assert!(shape.core_instances >= 2, "{shape:?}");
         assert!(shape.tables >= 1, "{shape:?}");
         assert!(

@@ -106,6 +106,7 @@ impl From<ScenarioError> for ApiError {
             ScenarioError::UnknownBinary(_) => "unknown_binary",
             ScenarioError::Invalid(_) => "invalid_component",
             ScenarioError::UnsupportedImport(_) => "unsupported_import",
+            ScenarioError::MemoryTooLarge { .. } => "memory_too_large",
             ScenarioError::NotAScenario(_) => "not_a_scenario",
         };
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, error.to_string())

@@ -35,7 +35,7 @@ const WASM_TYPES: [&str; 2] = ["application/wasm", "application/octet-stream"];
         (status = 400, description = "`bad_query` or `bad_body`.", body = ErrorBody),
         (status = 413, description = "`upload_too_large`.", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/wasm`.", body = ErrorBody),
-        (status = 422, description = "Not a valid scenario: `not_wasm`, `core_module`, `unknown_binary`, `invalid_component`, `unsupported_import`, `not_a_scenario` or `invalid_options_export`.", body = ErrorBody),
+        (status = 422, description = "Not a valid scenario: `not_wasm`, `core_module`, `unknown_binary`, `invalid_component`, `unsupported_import`, `memory_too_large`, `not_a_scenario` or `invalid_options_export`.", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
