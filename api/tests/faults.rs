@@ -160,6 +160,27 @@ fn imports_the_host_cannot_link_are_refused_before_compiling() {
     }
 }
 
+#[test]
+fn a_memory_that_starts_above_the_vu_limit_is_refused_with_the_limit_to_set() {
+    let limits = VuLimits {
+        max_memory_bytes: 16 << 20,
+        ..VuLimits::default()
+    };
+    let engine = VolleyEngine::new(2, limits, &ComponentShape::GENEROUS).unwrap();
+    // 300 pages: 18.75 MiB.
+    let bytes = wat::parse_str("(component (core module (memory 300)))").unwrap();
+    let error = Scenario::compile(&engine, &bytes).err().expect("refused");
+    assert!(
+        matches!(error, ScenarioError::MemoryTooLarge { .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "the component's memory starts at 18.8 MiB, above the limit of 16 MiB per VU: \
+         raise the limit (--vu-memory-mib) to at least 19"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_target_that_resets_connections_is_counted_as_failures() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
