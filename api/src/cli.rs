@@ -16,7 +16,6 @@ use volley_runtime::engine::{VolleyEngine, VuLimits};
 use volley_runtime::options::{Options, RunPlan};
 use volley_runtime::run::{self, RunReport};
 use volley_runtime::scenario::Scenario;
-use volley_runtime::shape::ComponentShape;
 
 use crate::code_cache::CodeCache;
 use crate::demo_target::{DemoConfig, DemoTarget, LatencySpec};
@@ -239,8 +238,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
 /// Compiles `bytes` on a small engine (enough to read its options), or loads
 /// the code an earlier run cached.
 fn compile(bytes: &[u8], limits: VuLimits) -> Result<Scenario> {
-    let engine =
-        VolleyEngine::new(2, limits, &ComponentShape::GENEROUS).map_err(|e| anyhow!("{e:#}"))?;
+    let engine = VolleyEngine::to_compile(bytes, limits).map_err(|e| anyhow!("{e:#}"))?;
     Ok(match CodeCache::from_env() {
         Some(cache) => cache.compile(&engine, bytes)?,
         None => Scenario::compile(&engine, bytes)?,

@@ -64,6 +64,16 @@ impl VolleyEngine {
         })
     }
 
+    /// A small engine (two instances: enough to validate `bytes` and read its
+    /// options) whose code settings match those of the engines that runs of
+    /// `bytes` get, so that they reuse the code it compiles.
+    pub fn to_compile(bytes: &[u8], limits: VuLimits) -> wasmtime::Result<Self> {
+        // Bytes that are not a component get an engine that lets the compile
+        // say what is wrong with them.
+        let shape = ComponentShape::read(bytes).unwrap_or(ComponentShape::GENEROUS);
+        Self::new(2, limits, &shape)
+    }
+
     /// The wasmtime engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
@@ -129,8 +139,9 @@ fn config(instances: u32, limits: VuLimits, shape: &ComponentShape) -> Config {
         .async_stack_size(1 << 20)
         // Copy-on-write images and component-model concurrency each cost extra
         // memory mappings per instance; without them a process holds far more
-        // VUs below the kernel's `vm.max_map_count`.
-        .memory_init_cow(false)
+        // VUs below the kernel's `vm.max_map_count`. Components with a large
+        // initial image (an interpreter's heap) share it copy-on-write.
+        .memory_init_cow(shape.copy_on_write())
         .concurrency_support(false)
         .memory_reservation(limits.max_memory_bytes as u64)
         .memory_guard_size(MEMORY_GUARD)

@@ -11,6 +11,9 @@ use wasmparser::{Encoding, Parser, Payload};
 /// The size of a WebAssembly page, unless a memory says otherwise.
 const WASM_PAGE_SIZE: u64 = 64 << 10;
 
+/// Data segments from this size on are mapped copy-on-write.
+const COPY_ON_WRITE_FROM: u64 = 1 << 20;
+
 /// The pool resources one instance of a component uses, and its imports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComponentShape {
@@ -28,6 +31,8 @@ pub struct ComponentShape {
     pub table_elements: u64,
     /// The largest initial size of one of its linear memories, in bytes.
     pub initial_memory_bytes: u64,
+    /// The bytes of its data segments: the initial contents of its memories.
+    pub data_bytes: u64,
     /// The names of the component's own imports, such as
     /// `volley:scenario/http@0.1.0`.
     pub imports: Vec<String>,
@@ -45,8 +50,27 @@ impl ComponentShape {
         tables_per_module: 8,
         table_elements: 100_000,
         initial_memory_bytes: 0,
+        data_bytes: 0,
         imports: Vec::new(),
     };
+
+    /// [`Self::GENEROUS`], for components whose memories start from an image
+    /// large enough to map copy-on-write.
+    pub fn generous_copy_on_write() -> Self {
+        Self {
+            data_bytes: COPY_ON_WRITE_FROM,
+            ..Self::GENEROUS
+        }
+    }
+
+    /// Whether VUs should map the initial contents of their memories
+    /// copy-on-write from one shared image instead of each getting a copy.
+    /// Sharing saves memory per VU where the image is large (a Python guest's
+    /// 12 MiB, Go's 1.5 MB) but costs memory mappings per instance, which
+    /// limit how many VUs a process holds; small images are copied.
+    pub fn copy_on_write(&self) -> bool {
+        self.data_bytes >= COPY_ON_WRITE_FROM
+    }
 
     /// Reads the shape of the component `bytes`. Modules are assumed to be
     /// instantiated once each, as every tool chain seen does.
@@ -59,6 +83,7 @@ impl ComponentShape {
             tables_per_module: 0,
             table_elements: 0,
             initial_memory_bytes: 0,
+            data_bytes: 0,
             imports: Vec::new(),
         };
         // The encodings of the modules and components being read, outermost first.
@@ -92,6 +117,11 @@ impl ComponentShape {
                         shape.table_elements = shape.table_elements.max(table?.ty.initial);
                     }
                 }
+                Payload::DataSection(section) => {
+                    for data in section {
+                        shape.data_bytes += data?.data.len() as u64;
+                    }
+                }
                 Payload::ComponentImportSection(section) if nesting.len() == 1 => {
                     for import in section {
                         shape.imports.push(import?.name.name.to_owned());
@@ -120,6 +150,9 @@ mod tests {
         );
         assert!(shape.core_instances >= 2, "{shape:?}");
         assert!(shape.tables >= 1, "{shape:?}");
+        // A few kilobytes of data: each VU gets a copy, no mapping.
+        assert!(shape.data_bytes > 0, "{shape:?}");
+        assert!(!shape.copy_on_write(), "{shape:?}");
         assert!(
             shape
                 .imports

@@ -8,9 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::http::StatusCode;
-use volley_runtime::engine::VolleyEngine;
+use volley_runtime::engine::{VolleyEngine, VuLimits};
 use volley_runtime::run;
 use volley_runtime::scenario::{self, Scenario};
+use volley_runtime::shape::ComponentShape;
 
 use super::error::{ApiError, ApiResult};
 use super::models::ScenarioInfo;
@@ -23,9 +24,27 @@ const KEPT_IN_MEMORY: usize = 16;
 /// Stored scenarios and their compiled code.
 pub struct Catalog {
     store: Arc<Store>,
-    /// Compiles and validates; runs' engines reuse its code (same settings).
-    engine: VolleyEngine,
+    /// Compile and validate; runs' engines reuse their code (same settings):
+    /// one for components whose memories are copied into each VU, one for
+    /// those whose large initial image is mapped copy-on-write.
+    engines: Engines,
     compiled: Mutex<Compiled>,
+}
+
+/// The catalog's engines, one per setting that changes compiled code.
+struct Engines {
+    copied: VolleyEngine,
+    copy_on_write: VolleyEngine,
+}
+
+impl Engines {
+    /// The engine for `bytes`: the one its runs' engines will match.
+    fn for_bytes(&self, bytes: &[u8]) -> &VolleyEngine {
+        match ComponentShape::read(bytes) {
+            Ok(shape) if shape.copy_on_write() => &self.copy_on_write,
+            _ => &self.copied,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -55,13 +74,22 @@ impl Compiled {
 }
 
 impl Catalog {
-    /// A catalog over `store`, compiling on `engine`.
-    pub fn new(store: Arc<Store>, engine: VolleyEngine) -> Self {
-        Self {
+    /// A catalog over `store`, compiling for VUs with `limits`.
+    pub fn new(store: Arc<Store>, limits: VuLimits) -> anyhow::Result<Self> {
+        Ok(Self {
             store,
-            engine,
+            engines: Engines {
+                copied: VolleyEngine::new(2, limits, &ComponentShape::GENEROUS)
+                    .map_err(|e| anyhow::anyhow!("{e:#}"))?,
+                copy_on_write: VolleyEngine::new(
+                    2,
+                    limits,
+                    &ComponentShape::generous_copy_on_write(),
+                )
+                .map_err(|e| anyhow::anyhow!("{e:#}"))?,
+            },
             compiled: Mutex::default(),
-        }
+        })
     }
 
     /// Validates and stores a component, as `volley validate` checks it.
@@ -127,9 +155,10 @@ impl Catalog {
             .scenario_bytes(id)
             .map_err(|e| format!("cannot read the scenario's bytes: {e}"))?;
         let started = Instant::now();
-        let key = self.engine.compatibility_key();
+        let engine = self.engines.for_bytes(&bytes);
+        let key = engine.compatibility_key();
         if let Some(code) = self.store.compiled(id, &key) {
-            match Scenario::from_precompiled(&self.engine, &bytes, &code) {
+            match Scenario::from_precompiled(engine, &bytes, &code) {
                 Ok(scenario) => {
                     tracing::info!(
                         "scenario {id}: loaded its precompiled code in {:.1} ms",
@@ -152,7 +181,7 @@ impl Catalog {
 
     /// Compiles `bytes` off the async threads.
     async fn compile(&self, bytes: Arc<Vec<u8>>) -> ApiResult<Scenario> {
-        let engine = self.engine.clone();
+        let engine = self.engines.for_bytes(&bytes).clone();
         Ok(
             tokio::task::spawn_blocking(move || Scenario::compile(&engine, &bytes))
                 .await
@@ -162,7 +191,7 @@ impl Catalog {
 
     /// Keeps a compiled scenario in memory and its code on disk.
     fn keep(&self, scenario: &Scenario) {
-        let key = self.engine.compatibility_key();
+        let key = scenario.engine().compatibility_key();
         match scenario.precompiled() {
             Ok(code) => {
                 if let Err(e) = self.store.put_compiled(scenario.sha256(), &key, &code) {
@@ -178,4 +207,52 @@ impl Catalog {
 /// 404 for an unknown scenario.
 pub fn scenario_not_found(id: &str) -> ApiError {
     ApiError::not_found("scenario_not_found", format!("no scenario with id {id:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A component whose memory starts from `data_bytes` bytes of data.
+    fn component_with_data(data_bytes: usize) -> Vec<u8> {
+        let pages = data_bytes.div_ceil(64 << 10) + 1;
+        let data = "a".repeat(data_bytes);
+        wat::parse_str(format!(
+            r#"(component (core module (memory {pages}) (data (i32.const 0) "{data}")))"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn each_component_compiles_on_the_engine_its_runs_will_match() {
+        let limits = VuLimits::default();
+        let engines = Engines {
+            copied: VolleyEngine::new(2, limits, &ComponentShape::GENEROUS).unwrap(),
+            copy_on_write: VolleyEngine::new(2, limits, &ComponentShape::generous_copy_on_write())
+                .unwrap(),
+        };
+        let small = component_with_data(4 << 10);
+        let large = component_with_data(2 << 20);
+        for (bytes, copy_on_write) in [(&small, false), (&large, true)] {
+            let shape = ComponentShape::read(bytes).unwrap();
+            assert_eq!(shape.copy_on_write(), copy_on_write);
+            // What a run of 50 VUs builds (run.rs).
+            let run_engine = VolleyEngine::new(51, limits, &shape).unwrap();
+            assert_eq!(
+                engines.for_bytes(bytes).compatibility_key(),
+                run_engine.compatibility_key()
+            );
+            // And what the CLI compiles on.
+            assert_eq!(
+                VolleyEngine::to_compile(bytes, limits)
+                    .unwrap()
+                    .compatibility_key(),
+                run_engine.compatibility_key()
+            );
+        }
+        assert_ne!(
+            engines.copied.compatibility_key(),
+            engines.copy_on_write.compatibility_key()
+        );
+    }
 }

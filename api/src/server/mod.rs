@@ -37,8 +37,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use volley_runtime::client::AllowList;
-use volley_runtime::engine::{VolleyEngine, VuLimits};
-use volley_runtime::shape::ComponentShape;
+use volley_runtime::engine::VuLimits;
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use models::*;
@@ -321,9 +320,7 @@ impl Server {
             config.webhook_backoff,
         );
         let store = Arc::new(store);
-        let engine = VolleyEngine::new(2, config.vu_limits, &ComponentShape::GENEROUS)
-            .map_err(|e| anyhow::anyhow!("{e:#}"))?;
-        let catalog = Arc::new(catalog::Catalog::new(store.clone(), engine));
+        let catalog = Arc::new(catalog::Catalog::new(store.clone(), config.vu_limits)?);
         let runner = runner::Runner::new(store, catalog.clone(), &config, webhooks);
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await

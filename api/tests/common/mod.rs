@@ -13,12 +13,11 @@ use volley_runtime::engine::{VolleyEngine, VuLimits};
 use volley_runtime::options::Options;
 use volley_runtime::run::{self, RunError, RunReport};
 use volley_runtime::scenario::Scenario;
-use volley_runtime::shape::ComponentShape;
 
 /// Compiles the guest at `path`.
 pub fn compile(path: &str) -> Scenario {
     let bytes = std::fs::read(path).expect("reading a built guest");
-    let engine = VolleyEngine::new(2, VuLimits::default(), &ComponentShape::GENEROUS).unwrap();
+    let engine = VolleyEngine::to_compile(&bytes, VuLimits::default()).unwrap();
     Scenario::compile(&engine, &bytes).expect("the guest is a valid scenario")
 }
 
