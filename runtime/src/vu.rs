@@ -81,7 +81,6 @@ pub struct VuState {
     limits: StoreLimits,
     run: Arc<RunContext>,
     identity: VuIdentity,
-    client: HttpClient,
     log_budget: crate::host::LogBudget,
     groups: Vec<crate::host::OpenGroup>,
     /// Group paths this VU has told the run's metrics about.
@@ -142,8 +141,9 @@ impl VuState {
         }
     }
 
+    /// The VU's own HTTP client, which `http` and `wasi:http` share.
     pub(crate) fn client(&self) -> &HttpClient {
-        &self.client
+        self.wasi_http.hooks.client()
     }
 
     pub(crate) fn log_budget(&mut self) -> &mut crate::host::LogBudget {
@@ -319,9 +319,8 @@ impl Vu {
             .table_elements(engine.limits().max_table_elements)
             .trap_on_grow_failure(true)
             .build();
-        let client = HttpClient::new(run.client.clone());
         let wasi_http = crate::host::WasiHttp::new(
-            client.clone(),
+            HttpClient::new(run.client.clone()),
             run.metrics().clone(),
             identity.id,
             identity.tags.clone(),
@@ -332,7 +331,6 @@ impl Vu {
             limits,
             run,
             identity,
-            client,
             log_budget: Default::default(),
             groups: Vec::new(),
             groups_noted: Default::default(),

@@ -21,7 +21,7 @@ use super::http::{RequestShape, exchange_samples};
 use crate::client::{ClientError, ClientRequest, ClientResponse, DEFAULT_TIMEOUT, HttpClient};
 use crate::metrics::{Metrics, TagSet};
 
-/// The wasi:http state of one VU.
+/// The wasi:http state of one VU, which holds the VU's HTTP client.
 pub(crate) struct WasiHttp {
     pub(crate) ctx: WasiHttpCtx,
     pub(crate) hooks: SendThroughClient,
@@ -52,6 +52,11 @@ pub(crate) struct SendThroughClient {
 }
 
 impl SendThroughClient {
+    /// The VU's HTTP client.
+    pub(crate) fn client(&self) -> &HttpClient {
+        &self.client
+    }
+
     /// Sets the tags the next requests are recorded with.
     pub(crate) fn set_tags(&mut self, tags: TagSet) {
         self.tags = tags;
