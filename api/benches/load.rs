@@ -38,6 +38,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
 use volley_runtime::engine::{VolleyEngine, VuLimits};
 use volley_runtime::options::Options;
+use volley_runtime::output::Outputs;
 use volley_runtime::run::{self, Phase};
 use volley_runtime::scenario::Scenario;
 use volley_runtime::shape::ComponentShape;
@@ -531,7 +532,7 @@ fn throughput(url: &str, target_pid: u32) -> Result<Value> {
     let cpu_before = (cpu_secs("self"), cpu_secs(&target));
     let (report, progress, wall) = runtime.block_on(async {
         let started = Instant::now();
-        let handle = run::start(&scenario, plan, VuLimits::default());
+        let handle = run::start(&scenario, plan, VuLimits::default(), Outputs::none());
         let metrics = handle.metrics().clone();
         let report = handle.wait().await.expect("waited for once");
         (report, metrics.progress(), started.elapsed())
@@ -726,7 +727,7 @@ fn sleeping_vus(vus: u32, url: &str, target_pid: u32) -> Result<Value> {
         let rss_before = rss_kib("self");
         let target_rss_before = rss_kib(&target_pid.to_string());
         let t0 = Instant::now();
-        let handle = run::start(&scenario, plan, VuLimits::default());
+        let handle = run::start(&scenario, plan, VuLimits::default(), Outputs::none());
         let mut initializing = None;
         let mut all_started = None;
         let mut all_answered = None;

@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use volley_runtime::client::{AllowList, TargetPattern};
 use volley_runtime::engine::{VolleyEngine, VuLimits};
 use volley_runtime::options::{Options, RunPlan};
+use volley_runtime::output::{OutputSpec, Outputs};
 use volley_runtime::run::{self, RunReport};
 use volley_runtime::scenario::Scenario;
 
@@ -103,6 +104,12 @@ struct ServeArgs {
     /// Delivery attempts per webhook (the pause doubles from 1s).
     #[arg(long, default_value_t = 5)]
     webhook_attempts: u32,
+    /// Push every run's metrics to Prometheus (repeatable):
+    /// experimental-prometheus-rw[=URL], settings from k6's
+    /// K6_PROMETHEUS_RW_* variables. Each run is labelled testid=<run id>
+    /// unless its tags set one.
+    #[arg(short = 'o', long = "out", value_parser = parse_output)]
+    outputs: Vec<OutputSpec>,
 }
 
 #[derive(Debug, Args)]
@@ -122,6 +129,15 @@ struct LoadArgs {
     /// A JSON file of k6-style options (scenarios, thresholds, ...).
     #[arg(short = 'c', long)]
     config: Option<PathBuf>,
+    /// A tag on every sample of the run, KEY=VALUE (repeatable), such as
+    /// testid=nightly-42 for the k6 Grafana dashboards.
+    #[arg(long = "tag", value_parser = parse_key_value)]
+    tags: Vec<(String, String)>,
+    /// Also send the metrics to an output (repeatable): json=FILE, csv=FILE,
+    /// or experimental-prometheus-rw[=URL] (settings from k6's
+    /// K6_PROMETHEUS_RW_* variables).
+    #[arg(short = 'o', long = "out", value_parser = parse_output)]
+    outputs: Vec<OutputSpec>,
     /// Write the end-of-test summary as k6's summary-export JSON.
     #[arg(long)]
     summary_export: Option<PathBuf>,
@@ -177,6 +193,10 @@ struct DemoTargetArgs {
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
     volley_runtime::duration::parse(text)
+}
+
+fn parse_output(text: &str) -> Result<OutputSpec, String> {
+    OutputSpec::parse_with_process_env(text).map_err(|e| e.to_string())
 }
 
 fn parse_key_value(text: &str) -> Result<(String, String), String> {
@@ -293,6 +313,7 @@ async fn run_scenario(
         duration: load.duration,
         iterations: load.iterations,
         env,
+        tags: load.tags.iter().cloned().collect(),
         ..Options::default()
     };
     let plan = defaults.merge(file_options).merge(flags).plan()?;
@@ -319,7 +340,11 @@ async fn execute(
     limits: VuLimits,
     load: &LoadArgs,
 ) -> Result<RunReport> {
-    let handle = Arc::new(run::start(scenario, plan, limits));
+    let outputs = Outputs::open(&load.outputs)?;
+    for output in &load.outputs {
+        eprintln!("output: {}", output.describe());
+    }
+    let handle = Arc::new(run::start(scenario, plan, limits, outputs));
     let control = if handle.is_scalable() {
         let addr = match load.control_addr {
             Some(addr) => addr,
@@ -365,7 +390,13 @@ async fn execute(
     if let Some(control) = control {
         control.abort();
     }
-    Ok(handle.wait().await.expect("waited for once")?)
+    let report = handle.wait().await.expect("waited for once")?;
+    for output in &report.outputs {
+        if let Some(error) = &output.error {
+            eprintln!("warning: output {}: {error}", output.output);
+        }
+    }
+    Ok(report)
 }
 
 async fn demo(args: DemoArgs) -> Result<ExitCode> {
@@ -428,6 +459,16 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
             .then(|| AllowList::new(args.allow_targets)),
         webhook_secret: args.webhook_secret.filter(|s| !s.is_empty()),
         webhook_attempts: args.webhook_attempts,
+        remote_writes: args
+            .outputs
+            .into_iter()
+            .map(|output| match output {
+                OutputSpec::RemoteWrite(config) => Ok(config),
+                OutputSpec::File { .. } => Err(anyhow!(
+                    "volley serve sends runs only to experimental-prometheus-rw; json and csv files are for volley run (the server keeps each run's results at /v1/runs/{{id}}/results)"
+                )),
+            })
+            .collect::<Result<_>>()?,
         ..ServeConfig::default()
     };
     let auth = if config.api_token.is_some() {
@@ -440,6 +481,9 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         None => "any target".into(),
     };
     let data_dir = config.data_dir.display().to_string();
+    for output in &config.remote_writes {
+        eprintln!("output of every run: {}", output.describe());
+    }
     let server = Server::start(config).await?;
     eprintln!(
         "volley API listening on {} ({auth}; {targets}; data in {data_dir}); docs at {}/docs",

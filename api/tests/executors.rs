@@ -12,6 +12,7 @@ use volley_example_artifacts::{CONCERT_BOOKING, HELLO};
 use volley_runtime::engine::VuLimits;
 use volley_runtime::metrics::{TagSet, Value};
 use volley_runtime::options::Options;
+use volley_runtime::output::Outputs;
 use volley_runtime::run;
 
 /// Runs the scenario at `path` with `options` and samples (seconds into the
@@ -22,7 +23,7 @@ async fn sample_vus(path: &str, options: serde_json::Value) -> (Vec<(f64, u64)>,
         .unwrap()
         .plan()
         .unwrap();
-    let handle = run::start(&scenario, plan, VuLimits::default());
+    let handle = run::start(&scenario, plan, VuLimits::default(), Outputs::none());
     let mut samples = Vec::new();
     while !handle.is_finished() {
         let executing = handle.executing_for();
@@ -241,7 +242,7 @@ async fn run_hello_with(
         .unwrap()
         .plan()
         .unwrap();
-    let handle = run::start(&scenario, plan, VuLimits::default());
+    let handle = run::start(&scenario, plan, VuLimits::default(), Outputs::none());
     while handle.executing_for().is_zero() && !handle.is_finished() {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
@@ -540,7 +541,7 @@ async fn a_stopped_arrival_rate_run_starts_nothing_more_and_cuts_at_the_graceful
         .unwrap()
         .plan()
         .unwrap();
-    let handle = run::start(&compile(HELLO), plan, VuLimits::default());
+    let handle = run::start(&compile(HELLO), plan, VuLimits::default(), Outputs::none());
     while handle.executing_for() < Duration::from_millis(500) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }

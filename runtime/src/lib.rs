@@ -13,6 +13,7 @@ pub mod executor;
 pub mod host;
 pub mod metrics;
 pub mod options;
+pub mod output;
 pub mod run;
 pub mod scenario;
 pub mod shape;

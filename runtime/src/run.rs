@@ -17,6 +17,7 @@ use crate::executor::{Execution, ExecutorConfig, VuFactory, VuSlot};
 use crate::host::LogEntry;
 use crate::metrics::{Metrics, Progress, Snapshot, Summary, TagSet};
 use crate::options::{Options, RunPlan};
+use crate::output::{OutputReport, Outputs};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::thresholds::{self, ThresholdResult};
 use crate::vu::{GuestFailure, RunContext, Vu, VuIdentity};
@@ -130,6 +131,8 @@ pub struct RunReport {
     pub log: Vec<LogEntry>,
     /// Log messages dropped by rate limits.
     pub log_dropped: u64,
+    /// What each output (`--out`) did.
+    pub outputs: Vec<OutputReport>,
 }
 
 impl RunReport {
@@ -292,9 +295,12 @@ pub async fn scenario_options(scenario: &Scenario) -> Result<Options, String> {
     Options::from_json(&json).map_err(|e| format!("the scenario's options() returned {e}"))
 }
 
-/// Starts `plan` with `scenario` on a new engine sized for the run.
-pub fn start(scenario: &Scenario, plan: RunPlan, limits: VuLimits) -> RunHandle {
+/// Starts `plan` with `scenario` on a new engine sized for the run, feeding
+/// its metrics to `outputs` from the first sample to the last.
+pub fn start(scenario: &Scenario, plan: RunPlan, limits: VuLimits, outputs: Outputs) -> RunHandle {
     let metrics = Metrics::new();
+    metrics.set_run_tags(TagSet::new(plan.tags.clone()));
+    let outputs = outputs.attach(&metrics, &plan.tags, &plan.thresholds);
     let client = ClientConfig::new(plan.insecure_skip_tls_verify, &plan.user_agent)
         .with_allowed_targets(plan.allowed_targets.clone());
     let context = RunContext::new(metrics, client);
@@ -321,7 +327,16 @@ pub fn start(scenario: &Scenario, plan: RunPlan, limits: VuLimits) -> RunHandle 
     let (finished_tx, finished) = watch::channel(false);
     let run = execute(shared.clone(), scenario.clone(), limits);
     let task = tokio::spawn(async move {
-        let result = run.await;
+        let mut result = run.await;
+        let reports = outputs.finish().await;
+        match &mut result {
+            Ok(report) => report.outputs = reports,
+            Err(_) => {
+                for problem in reports.iter().filter_map(|r| r.error.as_ref()) {
+                    tracing::warn!("output: {problem}");
+                }
+            }
+        }
         finished_tx.send_replace(true);
         result
     });
@@ -494,6 +509,7 @@ async fn execute(
         teardown_error,
         log: context.log().entries(),
         log_dropped: context.log().dropped(),
+        outputs: Vec::new(),
     })
 }
 

@@ -38,6 +38,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use volley_runtime::client::AllowList;
 use volley_runtime::engine::VuLimits;
+use volley_runtime::output::RemoteWriteConfig;
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use models::*;
@@ -78,6 +79,9 @@ pub struct ServeConfig {
     pub stream_interval: Duration,
     /// How long a shutdown waits for runs to stop gracefully.
     pub shutdown_grace: Duration,
+    /// Where every run's metrics are also pushed (Prometheus remote write),
+    /// each run labelled `testid=<run id>` unless its tags set a `testid`.
+    pub remote_writes: Vec<RemoteWriteConfig>,
 }
 
 impl Default for ServeConfig {
@@ -90,6 +94,7 @@ impl Default for ServeConfig {
             max_upload_bytes: 64 << 20,
             vu_limits: VuLimits::default(),
             allowed_targets: None,
+            remote_writes: Vec::new(),
             webhook_secret: None,
             webhook_attempts: 5,
             webhook_backoff: Duration::from_secs(1),

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use volley_runtime::client::AllowList;
 use volley_runtime::engine::VuLimits;
 use volley_runtime::options::{Options, RunPlan};
+use volley_runtime::output::{OutputSpec, Outputs};
 use volley_runtime::run::{self, RunHandle, RunReport};
 use volley_runtime::scenario::Scenario;
 use volley_runtime::thresholds;
@@ -49,6 +50,7 @@ pub struct Runner {
     catalog: Arc<Catalog>,
     limits: VuLimits,
     allowed_targets: Option<Arc<AllowList>>,
+    remote_writes: Vec<OutputSpec>,
     max_active: usize,
     active: Mutex<HashMap<String, Arc<ActiveRun>>>,
     schedule: Mutex<()>,
@@ -73,6 +75,12 @@ impl Runner {
             catalog,
             limits: config.vu_limits,
             allowed_targets: config.allowed_targets.clone().map(Arc::new),
+            remote_writes: config
+                .remote_writes
+                .iter()
+                .cloned()
+                .map(OutputSpec::RemoteWrite)
+                .collect(),
             max_active: config.max_concurrent_runs.max(1),
             active: Mutex::new(HashMap::new()),
             schedule: Mutex::new(()),
@@ -191,7 +199,12 @@ impl Runner {
                 if active.stop_requested.load(Ordering::SeqCst) {
                     RunEnd::aborted_before_start()
                 } else {
-                    let handle = Arc::new(run::start(&scenario, plan.clone(), self.limits));
+                    let handle = Arc::new(run::start(
+                        &scenario,
+                        plan.clone(),
+                        self.limits,
+                        self.outputs(&id, &plan),
+                    ));
                     let _ = active.handle.set(handle.clone());
                     if active.stop_requested.load(Ordering::SeqCst) {
                         handle.stop();
@@ -211,6 +224,18 @@ impl Runner {
             self.spawn_webhook(id);
         }
         self.pump();
+    }
+
+    /// The server's outputs for run `id`, labelled with its id as `testid`
+    /// unless the run has a `testid` tag of its own.
+    fn outputs(&self, id: &str, plan: &RunPlan) -> Outputs {
+        // Remote write opens no file, so it cannot fail here.
+        let outputs = Outputs::open(&self.remote_writes).unwrap_or_default();
+        if plan.tags.contains_key("testid") {
+            outputs
+        } else {
+            outputs.with_labels([("testid".to_owned(), id.to_owned())].into())
+        }
     }
 
     async fn prepare(&self, run: &RunInfo) -> Result<(Scenario, RunPlan), String> {

@@ -11,6 +11,7 @@ pub mod api_client;
 use volley::demo_target::{DemoConfig, DemoTarget, LatencySpec};
 use volley_runtime::engine::{VolleyEngine, VuLimits};
 use volley_runtime::options::Options;
+use volley_runtime::output::Outputs;
 use volley_runtime::run::{self, RunError, RunReport};
 use volley_runtime::scenario::Scenario;
 
@@ -32,12 +33,22 @@ pub async fn run_with_limits(
     options: serde_json::Value,
     limits: VuLimits,
 ) -> Result<RunReport, RunError> {
+    run_with_outputs(path, options, limits, Outputs::none()).await
+}
+
+/// Like [`run_with_limits`], feeding `outputs`.
+pub async fn run_with_outputs(
+    path: &str,
+    options: serde_json::Value,
+    limits: VuLimits,
+    outputs: Outputs,
+) -> Result<RunReport, RunError> {
     let scenario = compile(path);
     let plan = Options::from_json(&options.to_string())
         .unwrap()
         .plan()
         .unwrap();
-    run::start(&scenario, plan, limits)
+    run::start(&scenario, plan, limits, outputs)
         .wait()
         .await
         .expect("waited for once")

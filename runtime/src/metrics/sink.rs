@@ -2,9 +2,9 @@
 //! contend, and merged into a [`Snapshot`] on demand.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::registry::{MetricId, MetricInfo, Registry};
 use super::tags::TagSet;
@@ -21,7 +21,27 @@ pub struct Sample {
     pub value: f64,
 }
 
+/// A sample as recorded, with its time, for outputs that write every sample.
+#[derive(Debug, Clone)]
+pub struct TimedSample {
+    /// The metric.
+    pub metric: MetricId,
+    /// Its tags.
+    pub tags: TagSet,
+    /// The value.
+    pub value: f64,
+    /// When it was recorded, since the metrics started.
+    pub at: Duration,
+}
+
 type Series = HashMap<(MetricId, TagSet), Value>;
+
+/// One shard: its series, and the samples kept for [`Metrics::drain_samples`].
+#[derive(Default)]
+struct Shard {
+    series: Series,
+    kept: Vec<TimedSample>,
+}
 
 /// The most groups, and checks, whose first use is remembered.
 const FIRST_USES_KEPT: usize = 1_000;
@@ -46,9 +66,12 @@ fn note_first_use<T: PartialEq>(uses: &mut Vec<T>, item: T) {
 /// All metrics of one run.
 pub struct Metrics {
     registry: Registry,
-    shards: Box<[Mutex<Series>]>,
+    shards: Box<[Mutex<Shard>]>,
     first_uses: Mutex<FirstUses>,
     started: Instant,
+    started_at: SystemTime,
+    keep_samples: AtomicBool,
+    run_tags: OnceLock<TagSet>,
     headline: Headline,
 }
 
@@ -88,9 +111,12 @@ impl Default for Metrics {
             .unwrap_or(8);
         Self {
             registry: Registry::default(),
-            shards: (0..shards).map(|_| Mutex::new(Series::new())).collect(),
+            shards: (0..shards).map(|_| Mutex::default()).collect(),
             first_uses: Mutex::default(),
             started: Instant::now(),
+            started_at: SystemTime::now(),
+            keep_samples: AtomicBool::new(false),
+            run_tags: OnceLock::new(),
             headline: Headline::default(),
         }
     }
@@ -112,18 +138,55 @@ impl Metrics {
         self.started.elapsed()
     }
 
+    /// The wall-clock time the metrics were created.
+    pub fn started_at(&self) -> SystemTime {
+        self.started_at
+    }
+
     /// Records samples under one lock. `shard` spreads writers (use the VU id).
     pub fn record(&self, shard: usize, samples: &[Sample]) {
-        let at_nanos = self.started.elapsed().as_nanos() as u64;
-        let mut series = self.shards[shard % self.shards.len()]
+        let at = self.started.elapsed();
+        let at_nanos = at.as_nanos() as u64;
+        let keep = self.keep_samples.load(Ordering::Relaxed);
+        let mut shard = self.shards[shard % self.shards.len()]
             .lock()
             .expect("metrics shard poisoned");
         for sample in samples {
-            series
+            shard
+                .series
                 .entry((sample.metric, sample.tags.clone()))
                 .or_insert_with(|| Value::new(self.registry.info(sample.metric).kind))
                 .add(sample.value, at_nanos);
+            if keep {
+                shard.kept.push(TimedSample {
+                    metric: sample.metric,
+                    tags: sample.tags.clone(),
+                    value: sample.value,
+                    at,
+                });
+            }
         }
+    }
+
+    /// From now on, also keeps every sample recorded until
+    /// [`Metrics::drain_samples`] takes it (for outputs that write each sample).
+    pub fn keep_samples(&self) {
+        self.keep_samples.store(true, Ordering::Relaxed);
+    }
+
+    /// Takes the samples kept since the last call, in the order they were recorded.
+    pub fn drain_samples(&self) -> Vec<TimedSample> {
+        let mut samples = Vec::new();
+        for shard in self.shards.iter() {
+            let mut shard = shard.lock().expect("metrics shard poisoned");
+            if samples.is_empty() {
+                std::mem::swap(&mut samples, &mut shard.kept);
+            } else {
+                samples.append(&mut shard.kept);
+            }
+        }
+        samples.sort_by_key(|sample| sample.at);
+        samples
     }
 
     /// Notes that the group `path` was entered (only its first use counts).
@@ -160,11 +223,17 @@ impl Metrics {
         }
     }
 
+    /// Sets the tags of the run's own samples (`vus`, `vus_max`): the run's
+    /// tags. Only the first call counts.
+    pub fn set_run_tags(&self, tags: TagSet) {
+        let _ = self.run_tags.set(tags);
+    }
+
     /// Sets the number of VUs running and instantiated.
     pub fn set_vus(&self, vus: u64, vus_max: u64, shard: usize) {
         self.headline.vus.store(vus, Ordering::Relaxed);
         self.headline.vus_max.store(vus_max, Ordering::Relaxed);
-        let tags = TagSet::empty();
+        let tags = self.run_tags.get().cloned().unwrap_or_else(TagSet::empty);
         self.record(
             shard,
             &[
@@ -222,7 +291,7 @@ impl Metrics {
         let mut merged: Series = HashMap::new();
         for shard in self.shards.iter() {
             let shard = shard.lock().expect("metrics shard poisoned");
-            for (key, value) in shard.iter() {
+            for (key, value) in shard.series.iter() {
                 match merged.get_mut(key) {
                     Some(existing) => existing.merge(value),
                     None => {

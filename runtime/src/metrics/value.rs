@@ -113,6 +113,21 @@ impl Trend {
         self.count
     }
 
+    /// The sum of the values.
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+
+    /// The recorded values in increasing order, as (value, how many): each
+    /// value stands for the histogram bin (about 0.1% wide) it fell in.
+    /// Negative values count as 0.
+    pub fn bins(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        self.histogram.iter_recorded().map(|bin| {
+            let value = self.histogram.median_equivalent(bin.value_iterated_to());
+            (value as f64 / TREND_SCALE, bin.count_at_value())
+        })
+    }
+
     /// The mean, 0 when empty.
     pub fn avg(&self) -> f64 {
         if self.count == 0 {
@@ -280,6 +295,20 @@ mod tests {
         assert!((window.percentile(50.0) - 500.0).abs() < 0.5);
         assert!(window.min() >= 499.0 && window.max() <= 501.0);
         assert_eq!(trend.since(&trend).count(), 0);
+    }
+
+    #[test]
+    fn bins_hold_every_value_in_order() {
+        let mut trend = Trend::default();
+        for v in [0.0, 1.5, 1.5, 250.0, -3.0] {
+            trend.add(v);
+        }
+        let bins: Vec<(f64, u64)> = trend.bins().collect();
+        assert_eq!(bins.iter().map(|b| b.1).sum::<u64>(), 5);
+        assert_eq!(bins[0], (0.0, 2));
+        assert_eq!(bins[1], (1.5, 2));
+        assert!((bins[2].0 - 250.0).abs() < 0.25 && bins[2].1 == 1);
+        assert_eq!(trend.sum(), 250.0);
     }
 
     #[test]
