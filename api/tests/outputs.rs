@@ -600,3 +600,102 @@ async fn stale_markers_end_every_series_in_prometheus() {
         "{p99:?}"
     );
 }
+
+/// The sum of the samples of `name` in an exposition `text` whose labels
+/// include `run_id="<run>"`.
+fn exposed(text: &str, name: &str, run: &str) -> f64 {
+    text.lines()
+        .filter(|line| line.starts_with(&format!("{name}{{")))
+        .filter(|line| line.contains(&format!("run_id=\"{run}\"")))
+        .map(|line| line.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_pushes_every_run_and_serves_metrics_while_it_runs() {
+    use common::api_client::{Api, LONG, config};
+    let (write_url, pushes) = receiver(StatusCode::NO_CONTENT).await;
+    let OutputSpec::RemoteWrite(remote_write) = remote_write(
+        &write_url,
+        &[
+            ("PUSH_INTERVAL", "500ms"),
+            ("TREND_AS_NATIVE_HISTOGRAM", "true"),
+        ],
+    ) else {
+        unreachable!()
+    };
+    let server = volley::server::Server::start(volley::server::ServeConfig {
+        remote_writes: vec![remote_write],
+        api_token: Some("s3cret".into()),
+        ..config("outputs")
+    })
+    .await
+    .unwrap();
+    let api = Api::new(server.url(), Some("s3cret"));
+    let target = demo_target("none").await;
+    let scenario = api
+        .upload_file(volley_example_artifacts::CONCERT_BOOKING, "concert")
+        .await;
+    let run = api
+        .start_run(json!({
+            "scenario": scenario,
+            "options": {"vus": 4, "duration": "3s", "env": {"TARGET_URL": target.url()}},
+        }))
+        .await;
+
+    // While it runs, /metrics shows its series under k6's names.
+    let mut live = String::new();
+    for _ in 0..100 {
+        let reply = api.get("/metrics").await;
+        assert_eq!(reply.status, 200);
+        assert!(
+            reply.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain; version=0.0.4")
+        );
+        live = String::from_utf8(reply.body).unwrap();
+        if exposed(&live, "k6_http_reqs_total", &run) > 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(exposed(&live, "k6_http_reqs_total", &run) > 0.0, "{live}");
+    assert!(
+        exposed(&live, "k6_http_req_duration_seconds_count", &run) > 0.0,
+        "{live}"
+    );
+    assert!(live.contains("# TYPE k6_http_req_duration_seconds summary"));
+    assert!(live.lines().any(|l| l == "volley_runs_active 1"), "{live}");
+    let unauthorized = Api::new(server.url(), None).get("/metrics").await;
+    assert_eq!(unauthorized.status, 401);
+
+    api.wait_for_status(&run, "finished", LONG).await;
+    let results = api.get(&format!("/v1/runs/{run}/results")).await.json();
+    let requests = results["metrics"]["http_reqs"]["count"].as_f64().unwrap();
+    assert_eq!(requests as u64, target.stats().total);
+    let after = String::from_utf8(api.get("/metrics").await.body).unwrap();
+    assert!(
+        after
+            .lines()
+            .any(|l| l == "volley_runs{status=\"finished\"} 1"),
+        "{after}"
+    );
+    assert_eq!(
+        exposed(&after, "k6_http_reqs_total", &run),
+        0.0,
+        "only runs in flight"
+    );
+
+    // Remote write got the whole run, labelled with its id.
+    let last = pushes.lock().unwrap().last().unwrap().1.clone();
+    let mut pushed = 0.0;
+    for series in &last.timeseries {
+        assert_eq!(label(series, "testid"), Some(run.as_str()));
+        if label(series, "__name__") == Some("k6_http_reqs_total") {
+            pushed += series.samples[0].value;
+        }
+    }
+    assert_eq!(pushed, requests);
+    server.shutdown().await.unwrap();
+}

@@ -11,6 +11,7 @@
 
 mod catalog;
 mod error;
+mod exposition;
 mod models;
 mod request;
 mod runner;
@@ -110,6 +111,8 @@ pub struct AppState {
     config: Arc<ServeConfig>,
     catalog: Arc<catalog::Catalog>,
     runner: Arc<runner::Runner>,
+    /// When the server started, in seconds since the Unix epoch.
+    started_at: f64,
 }
 
 /// The OpenAPI document's frame; the paths come from the router.
@@ -202,6 +205,43 @@ async fn healthz(State(app): State<AppState>) -> Result<Json<Health>, ApiError> 
     }))
 }
 
+/// The server and every run executing now, for Prometheus to scrape.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "server",
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Prometheus's text exposition format (0.0.4): the server's own figures (`volley_*`) and each executing run's series under k6's names, labelled `run_id` and `testid` (trends as summaries since the run began). When the server has an API token, it needs it too.", body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 401, description = "`unauthorized`: the server needs `Authorization: Bearer <token>`.", body = ErrorBody),
+    )
+)]
+async fn metrics(State(app): State<AppState>, headers: header::HeaderMap) -> Response {
+    if !authorized(&app, &headers) {
+        return unauthorized().into_response();
+    }
+    let store = app.runner.store();
+    let figures = (|| -> rusqlite::Result<exposition::ServerFigures> {
+        Ok(exposition::ServerFigures {
+            runs: store.run_counts()?,
+            runs_active: app.runner.active_count(),
+            scenarios: store.scenario_count()?,
+            start_time_seconds: app.started_at,
+        })
+    })();
+    match figures {
+        Ok(figures) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            exposition::render(&figures, &app.runner.live_runs()),
+        )
+            .into_response(),
+        Err(error) => ApiError::from(error).into_response(),
+    }
+}
+
 /// The `/v1` handlers, each registered with its OpenAPI operation.
 fn v1_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -222,7 +262,9 @@ fn v1_routes() -> OpenApiRouter<AppState> {
 
 /// The handlers outside `/v1` (no token needed).
 fn server_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(healthz))
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(metrics))
 }
 
 /// The OpenAPI document (what `GET /openapi.json` serves).
@@ -270,28 +312,34 @@ fn app(state: AppState) -> Router {
 
 /// Rejects `/v1` calls without the right bearer token, when one is configured.
 async fn require_token(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    if authorized(&app, request.headers()) {
+        next.run(request).await
+    } else {
+        unauthorized().into_response()
+    }
+}
+
+/// Whether `headers` carry the server's API token (always, when it has none).
+fn authorized(app: &AppState, headers: &header::HeaderMap) -> bool {
     let Some(expected) = app.config.api_token.as_deref() else {
-        return next.run(request).await;
+        return true;
     };
-    let given = request
-        .headers()
+    let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let matches = given.is_some_and(|given| {
+    given.is_some_and(|given| {
         use subtle::ConstantTimeEq;
         given.as_bytes().ct_eq(expected.as_bytes()).into()
-    });
-    if matches {
-        next.run(request).await
-    } else {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "this server needs an API token: send Authorization: Bearer <token>",
-        )
-        .into_response()
-    }
+    })
+}
+
+fn unauthorized() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "this server needs an API token: send Authorization: Bearer <token>",
+    )
 }
 
 /// The time now, as RFC 3339.
@@ -336,6 +384,9 @@ impl Server {
             config: Arc::new(config),
             catalog,
             runner: runner.clone(),
+            started_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
         };
         runner.pump();
         runner.resume_webhooks();

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use volley_runtime::client::AllowList;
 use volley_runtime::engine::VuLimits;
+use volley_runtime::metrics::Snapshot;
 use volley_runtime::options::{Options, RunPlan};
 use volley_runtime::output::{OutputSpec, Outputs};
 use volley_runtime::run::{self, RunHandle, RunReport};
@@ -406,6 +407,30 @@ impl Runner {
                 },
             )
             .await;
+    }
+
+    /// Every run executing now: its id, its `testid` label (its own `testid`
+    /// tag, else its id) and its metrics at this moment.
+    pub fn live_runs(&self) -> Vec<(String, String, Snapshot)> {
+        let active: Vec<(String, Arc<ActiveRun>)> = self
+            .active
+            .lock()
+            .expect("poisoned")
+            .iter()
+            .map(|(id, run)| (id.clone(), run.clone()))
+            .collect();
+        active
+            .into_iter()
+            .filter_map(|(id, run)| {
+                let handle = run.handle.get()?;
+                let testid = handle.plan().tags.get("testid").cloned();
+                Some((
+                    id.clone(),
+                    testid.unwrap_or(id),
+                    handle.metrics().snapshot(),
+                ))
+            })
+            .collect()
     }
 
     /// The run `id`, with live figures while it executes.

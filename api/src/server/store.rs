@@ -351,6 +351,25 @@ impl Store {
             .optional()
     }
 
+    /// How many runs there are of each status.
+    pub fn run_counts(&self) -> rusqlite::Result<Vec<(String, u64)>> {
+        let db = self.db();
+        let mut statement = db.prepare("SELECT status, COUNT(*) FROM runs GROUP BY status")?;
+        let rows = statement.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64))
+        })?;
+        rows.collect()
+    }
+
+    /// How many scenarios are stored.
+    pub fn scenario_count(&self) -> rusqlite::Result<u64> {
+        self.db()
+            .query_row("SELECT COUNT(*) FROM scenarios", [], |row| {
+                row.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
+    }
+
     /// How many runs wait in the queue.
     pub fn queued_count(&self) -> rusqlite::Result<usize> {
         self.db().query_row(

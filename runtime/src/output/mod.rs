@@ -3,6 +3,7 @@
 //! native histograms), and JSON or CSV files of every sample.
 
 mod native_histogram;
+pub mod prometheus;
 pub mod prompb;
 pub mod remote_write;
 mod sample_file;

@@ -5,7 +5,7 @@
 //! `histogram_quantile()` work on them. Trends go as native histograms or as
 //! one gauge per statistic; stale markers can end every series.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -18,10 +18,11 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::native_histogram;
+use super::prometheus::{self, Labels, Point, TrendStat, Trends};
 use super::prompb::{self, Label, Sample, TimeSeries, WriteRequest};
 use super::{OutputError, OutputReport};
 use crate::client::{ClientConfig, ClientRequest, HttpClient};
-use crate::metrics::{Metrics, Snapshot, Trend, Value, ValueType};
+use crate::metrics::Metrics;
 
 /// The output's name on the command line (k6's).
 pub const NAME: &str = "experimental-prometheus-rw";
@@ -35,80 +36,6 @@ const PUSH_TIMEOUT: Duration = Duration::from_secs(5);
 const FINAL_PUSH_TRIES: u32 = 3;
 /// Prometheus's marker for "this series ended": a NaN with these bits.
 const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
-/// Tags that are per-VU details, not labels (k6 keeps them out too).
-const NOT_LABELS: [&str; 2] = ["vu", "iter"];
-
-/// A statistic of a trend, sent as its own series when trends are not sent
-/// as native histograms (k6's `K6_PROMETHEUS_RW_TREND_STATS`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum TrendStat {
-    /// The mean.
-    Avg,
-    /// The smallest value.
-    Min,
-    /// The median.
-    Med,
-    /// The largest value.
-    Max,
-    /// How many values.
-    Count,
-    /// Their sum.
-    Sum,
-    /// A percentile, 0 to 100.
-    Percentile(f64),
-}
-
-impl TrendStat {
-    /// Parses `avg`, `min`, `med`, `max`, `count`, `sum` or `p(N)`.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        Ok(match text.trim() {
-            "avg" => TrendStat::Avg,
-            "min" => TrendStat::Min,
-            "med" => TrendStat::Med,
-            "max" => TrendStat::Max,
-            "count" => TrendStat::Count,
-            "sum" => TrendStat::Sum,
-            other => {
-                let p = other
-                    .strip_prefix("p(")
-                    .and_then(|rest| rest.strip_suffix(')'))
-                    .and_then(|n| n.parse::<f64>().ok())
-                    .filter(|p| (0.0..=100.0).contains(p))
-                    .ok_or_else(|| {
-                        format!(
-                            "unknown trend stat {other:?}: use avg, min, med, max, count, sum or p(N) with N from 0 to 100"
-                        )
-                    })?;
-                TrendStat::Percentile(p)
-            }
-        })
-    }
-
-    /// The series suffix, as k6 writes it: `p(99.9)` is `p999`.
-    fn suffix(self) -> String {
-        match self {
-            TrendStat::Avg => "avg".into(),
-            TrendStat::Min => "min".into(),
-            TrendStat::Med => "med".into(),
-            TrendStat::Max => "max".into(),
-            TrendStat::Count => "count".into(),
-            TrendStat::Sum => "sum".into(),
-            TrendStat::Percentile(p) => format!("p{}", p.to_string().replace('.', "")),
-        }
-    }
-
-    fn of(self, trend: &Trend) -> f64 {
-        match self {
-            TrendStat::Avg => trend.avg(),
-            TrendStat::Min => trend.min(),
-            TrendStat::Med => trend.percentile(50.0),
-            TrendStat::Max => trend.max(),
-            TrendStat::Count => trend.count() as f64,
-            TrendStat::Sum => trend.sum(),
-            TrendStat::Percentile(p) => trend.percentile(p),
-        }
-    }
-}
 
 /// Settings of the remote-write output. The environment variables are k6's.
 #[derive(Debug, Clone)]
@@ -282,7 +209,7 @@ impl RemoteWriteConfig {
             "staleMarkers" => self.stale_markers = flag(value)?,
             "insecureSkipTLSVerify" => self.insecure_skip_tls_verify = flag(value)?,
             "namespace" => {
-                if !value.is_empty() && !valid_name(value) {
+                if !value.is_empty() && !prometheus::valid_name(value) {
                     return Err(format!(
                         "namespace {value:?} must be letters, digits and '_', not starting with a digit"
                     ));
@@ -296,6 +223,20 @@ impl RemoteWriteConfig {
             }
         }
         Ok(())
+    }
+
+    /// Every series of `metrics` as this output names them.
+    fn series(
+        &self,
+        metrics: &Metrics,
+        labels: &BTreeMap<String, String>,
+    ) -> BTreeMap<Labels, Point> {
+        let trends = if self.trend_as_native_histogram {
+            Trends::Histograms
+        } else {
+            Trends::Stats(&self.trend_stats)
+        };
+        prometheus::series(&metrics.snapshot(), &self.namespace, trends, labels)
     }
 
     /// One line for the run's header.
@@ -313,141 +254,8 @@ impl RemoteWriteConfig {
     }
 }
 
-/// Whether `name` is a valid Prometheus metric or label name.
-fn valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// `name` made into a valid label name: other characters become `_`.
-fn label_name(name: &str) -> String {
-    let mut label: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    if label.starts_with(|c: char| c.is_ascii_digit()) {
-        label.insert(0, '_');
-    }
-    label
-}
-
-/// What one series holds at a push.
-enum Point {
-    Float(f64),
-    Histogram(Trend, f64),
-}
-
-/// The series of `snapshot` as Prometheus sees them: sorted labels (with
-/// `__name__`) to value. Series whose labels coincide (they differed only in
-/// `vu` or `iter`, say) are merged.
-fn series(
-    snapshot: &Snapshot,
-    config: &RemoteWriteConfig,
-    extra_labels: &BTreeMap<String, String>,
-) -> BTreeMap<Vec<(String, String)>, Point> {
-    let mut merged: HashMap<(String, Vec<(String, String)>), Value> = HashMap::new();
-    for series in &snapshot.series {
-        let mut labels: BTreeMap<String, String> = extra_labels
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| (label_name(k), v.clone()))
-            .collect();
-        for (key, value) in series.tags.iter() {
-            if !key.is_empty() && !value.is_empty() && !NOT_LABELS.contains(&key) {
-                labels.insert(label_name(key), value.to_owned());
-            }
-        }
-        let key = (
-            series.metric.name.to_string(),
-            labels.into_iter().collect::<Vec<_>>(),
-        );
-        match merged.get_mut(&key) {
-            Some(value) => value.merge(&series.value),
-            None => {
-                merged.insert(key, series.value.clone());
-            }
-        }
-    }
-    let kinds: HashMap<&str, ValueType> = snapshot
-        .series
-        .iter()
-        .map(|s| (s.metric.name.as_ref(), s.metric.value_type))
-        .collect();
-    let prefix = if config.namespace.is_empty() {
-        String::new()
-    } else {
-        format!("{}_", config.namespace)
-    };
-    let mut out = BTreeMap::new();
-    let mut insert = |name: String, labels: &[(String, String)], point: Point| {
-        let mut labels = labels.to_vec();
-        labels.push(("__name__".into(), name));
-        labels.sort();
-        out.insert(labels, point);
-    };
-    for ((metric, labels), value) in merged {
-        let value_type = kinds[metric.as_str()];
-        // Times are milliseconds in Volley and seconds in Prometheus.
-        let scale = if value_type == ValueType::Time {
-            1e-3
-        } else {
-            1.0
-        };
-        match value {
-            Value::Counter(total) => insert(
-                format!("{prefix}{metric}_total"),
-                &labels,
-                Point::Float(total),
-            ),
-            Value::Gauge { last, .. } => {
-                insert(format!("{prefix}{metric}"), &labels, Point::Float(last))
-            }
-            Value::Rate { trues, total } => insert(
-                format!("{prefix}{metric}_rate"),
-                &labels,
-                Point::Float(if total == 0 {
-                    0.0
-                } else {
-                    trues as f64 / total as f64
-                }),
-            ),
-            Value::Trend(trend) if config.trend_as_native_histogram => {
-                let unit = match value_type {
-                    ValueType::Time => "_seconds",
-                    ValueType::Data => "_bytes",
-                    ValueType::Default => "",
-                };
-                insert(
-                    format!("{prefix}{metric}{unit}"),
-                    &labels,
-                    Point::Histogram(*trend, scale),
-                );
-            }
-            Value::Trend(trend) => {
-                for stat in &config.trend_stats {
-                    let stat_scale = if *stat == TrendStat::Count {
-                        1.0
-                    } else {
-                        scale
-                    };
-                    insert(
-                        format!("{prefix}{metric}_{}", stat.suffix()),
-                        &labels,
-                        Point::Float(stat.of(&trend) * stat_scale),
-                    );
-                }
-            }
-        }
-    }
-    out
-}
-
 /// Builds the push of every series at `timestamp_ms`.
-fn write_request(
-    points: BTreeMap<Vec<(String, String)>, Point>,
-    timestamp_ms: i64,
-) -> WriteRequest {
+fn write_request(points: BTreeMap<Labels, Point>, timestamp_ms: i64) -> WriteRequest {
     let timeseries = points
         .into_iter()
         .map(|(labels, point)| {
@@ -456,7 +264,7 @@ fn write_request(
                 .map(|(name, value)| Label { name, value })
                 .collect();
             match point {
-                Point::Float(value) => TimeSeries {
+                Point::Counter(value) | Point::Gauge(value) => TimeSeries {
                     labels,
                     samples: vec![Sample {
                         value,
@@ -464,7 +272,7 @@ fn write_request(
                     }],
                     histograms: vec![],
                 },
-                Point::Histogram(trend, scale) => TimeSeries {
+                Point::Histogram { trend, scale } => TimeSeries {
                     labels,
                     samples: vec![],
                     histograms: vec![native_histogram::from_trend(&trend, scale, timestamp_ms)],
@@ -476,7 +284,7 @@ fn write_request(
 }
 
 /// The stale markers that end every series in `labels`.
-fn stale_markers(labels: &[Vec<(String, String)>], timestamp_ms: i64) -> WriteRequest {
+fn stale_markers(labels: &[Labels], timestamp_ms: i64) -> WriteRequest {
     let timeseries = labels
         .iter()
         .map(|labels| TimeSeries {
@@ -603,13 +411,13 @@ pub(super) async fn run(
     let mut ticker = tokio::time::interval(pusher.config.push_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
-    let mut sent: Vec<Vec<(String, String)>> = Vec::new();
+    let mut sent: Vec<Labels> = Vec::new();
     loop {
         let last = tokio::select! {
             _ = ticker.tick() => false,
             _ = done.cancelled() => true,
         };
-        let points = series(&metrics.snapshot(), &pusher.config, &labels);
+        let points = pusher.config.series(&metrics, &labels);
         if points.len() != sent.len() {
             sent = points.keys().cloned().collect();
         }
@@ -653,6 +461,7 @@ pub(super) async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
     use crate::metrics::{Sample as MetricSample, TagSet, builtin};
 
     fn env_of(pairs: &[(&str, &str)]) -> (impl Fn(&str) -> Option<String>, Vec<String>) {
@@ -752,7 +561,7 @@ mod tests {
             trend_as_native_histogram: true,
             ..RemoteWriteConfig::default()
         };
-        let points = series(&metrics.snapshot(), &native, &labels);
+        let points = native.series(&metrics, &labels);
         let names: Vec<String> = points
             .keys()
             .map(|labels| labels.iter().find(|l| l.0 == "__name__").unwrap().1.clone())
@@ -777,20 +586,20 @@ mod tests {
             label_names,
             ["__name__", "method", "my_tag", "name", "status", "testid"]
         );
-        assert!(matches!(reqs.1, Point::Float(2.0)));
+        assert!(matches!(reqs.1, Point::Counter(2.0)));
         let vus = points
             .iter()
             .find(|(l, _)| l.contains(&("__name__".into(), "k6_vus".into())))
             .unwrap();
         assert!(vus.0.contains(&("testid".into(), "t1".into())));
-        assert!(matches!(vus.1, Point::Float(4.0)));
+        assert!(matches!(vus.1, Point::Gauge(4.0)));
 
-        let stats = series(&metrics.snapshot(), &RemoteWriteConfig::default(), &labels);
+        let stats = RemoteWriteConfig::default().series(&metrics, &labels);
         let p99 = stats
             .iter()
             .find(|(l, _)| l.contains(&("__name__".into(), "k6_http_req_duration_p99".into())))
             .unwrap();
-        assert!(matches!(p99.1, Point::Float(v) if (v - 0.012).abs() < 1e-5));
+        assert!(matches!(p99.1, Point::Gauge(v) if (v - 0.012).abs() < 1e-5));
 
         let request = write_request(points, 7);
         let histogram = request
