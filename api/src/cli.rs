@@ -15,15 +15,16 @@ use volley_runtime::client::{AllowList, TargetPattern};
 use volley_runtime::engine::{VolleyEngine, VuLimits};
 use volley_runtime::options::{Options, RunPlan};
 use volley_runtime::output::{OutputSpec, Outputs};
-use volley_runtime::run::{self, RunReport};
+use volley_runtime::run::{self, RunHandle, RunReport};
 use volley_runtime::scenario::Scenario;
 
 use crate::code_cache::CodeCache;
 use crate::demo_target::{DemoConfig, DemoTarget, LatencySpec};
 use crate::export::export_json;
 use crate::progress::ProgressLine;
+use crate::server::views::{SeriesBuilder, progress_of};
 use crate::server::{ServeConfig, Server};
-use crate::{control, summary_text};
+use crate::{control, report, summary_text};
 
 /// Exit code when a threshold failed (k6's).
 pub const EXIT_THRESHOLDS_FAILED: u8 = 99;
@@ -141,6 +142,10 @@ struct LoadArgs {
     /// Write the end-of-test summary as k6's summary-export JSON.
     #[arg(long)]
     summary_export: Option<PathBuf>,
+    /// Write an HTML report of the run (charts per second, thresholds,
+    /// checks, summary): one file that opens offline.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
     /// Break the summary's main metrics down by each value of this tag, such
     /// as name, status or group (repeatable; by scenario is automatic when the
     /// run has several).
@@ -237,7 +242,11 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Run(args) => {
             let bytes = std::fs::read(&args.scenario)
                 .with_context(|| format!("cannot read {}", args.scenario.display()))?;
-            run_scenario(&bytes, &args.load, BTreeMap::new()).await
+            let name = args.scenario.file_name().map_or_else(
+                || args.scenario.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            run_scenario(&bytes, &name, &args.load, BTreeMap::new()).await
         }
         Command::Validate { file } => validate(&file).await,
         Command::Scale(args) => {
@@ -287,6 +296,7 @@ async fn validate(file: &Path) -> Result<ExitCode> {
 
 async fn run_scenario(
     bytes: &[u8],
+    name: &str,
     load: &LoadArgs,
     extra_env: BTreeMap<String, String>,
 ) -> Result<ExitCode> {
@@ -316,9 +326,22 @@ async fn run_scenario(
         tags: load.tags.iter().cloned().collect(),
         ..Options::default()
     };
-    let plan = defaults.merge(file_options).merge(flags).plan()?;
-    let report = execute(&scenario, plan.clone(), limits, load).await?;
+    let options = defaults.merge(file_options).merge(flags);
+    let plan = options.clone().plan()?;
+    let started_at = crate::server::now();
+    let (report, recorded) = execute(&scenario, plan.clone(), limits, load).await?;
     println!("{}", summary_text::render(&plan, &report, &load.summary_by));
+    if let Some(path) = &load.report {
+        let run = report::LocalRun {
+            scenario: &scenario,
+            name,
+            options: &options,
+            started_at,
+        };
+        std::fs::write(path, run.report(&report, recorded))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("report: {}", path.display());
+    }
     if let Some(path) = &load.summary_export {
         let json = export_json(&report);
         std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")
@@ -339,7 +362,7 @@ async fn execute(
     plan: RunPlan,
     limits: VuLimits,
     load: &LoadArgs,
-) -> Result<RunReport> {
+) -> Result<(RunReport, report::Recorded)> {
     let outputs = Outputs::open(&load.outputs)?;
     for output in &load.outputs {
         eprintln!("output: {}", output.describe());
@@ -363,7 +386,16 @@ async fn execute(
     };
     let draw = !load.quiet && std::io::stderr().is_terminal();
     let mut progress = ProgressLine::new();
+    let mut series = SeriesBuilder::default();
+    let mut points = Vec::new();
+    let mut record = |handle: &RunHandle| {
+        let executing = handle.executing_for();
+        if load.report.is_some() && !executing.is_zero() {
+            points.push(series.point(&handle.metrics().snapshot(), executing.as_secs_f64()));
+        }
+    };
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    ticker.tick().await;
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut interrupts = 0;
     while !handle.is_finished() {
@@ -372,6 +404,7 @@ async fn execute(
                 if draw {
                     ProgressLine::draw(&progress.line(&handle));
                 }
+                record(&handle);
             }
             _ = interrupt.recv() => {
                 interrupts += 1;
@@ -390,13 +423,18 @@ async fn execute(
     if let Some(control) = control {
         control.abort();
     }
+    record(&handle);
+    let recorded = report::Recorded {
+        points,
+        progress: progress_of(&handle),
+    };
     let report = handle.wait().await.expect("waited for once")?;
     for output in &report.outputs {
         if let Some(error) = &output.error {
             eprintln!("warning: output {}: {error}", output.output);
         }
     }
-    Ok(report)
+    Ok((report, recorded))
 }
 
 async fn demo(args: DemoArgs) -> Result<ExitCode> {
@@ -413,7 +451,13 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         load.vus = Some(20);
         load.duration = Some(Duration::from_secs(15));
     }
-    let code = run_scenario(volley_example_artifacts::CONCERT_BOOKING_WASM, &load, env).await?;
+    let code = run_scenario(
+        volley_example_artifacts::CONCERT_BOOKING_WASM,
+        "concert-booking (built in)",
+        &load,
+        env,
+    )
+    .await?;
     let stats = target.stats();
     println!(
         "     demo target counted {} requests ({} answered 2xx)",

@@ -7,5 +7,6 @@ pub mod control;
 pub mod demo_target;
 pub mod export;
 pub mod progress;
+pub mod report;
 pub mod server;
 pub mod summary_text;

@@ -12,13 +12,14 @@
 mod catalog;
 mod error;
 mod exposition;
-mod models;
+pub(crate) mod models;
 mod request;
 mod runner;
 mod runs;
 mod scenarios;
 mod store;
-mod views;
+pub(crate) mod views;
+pub(crate) mod web;
 mod webhook;
 
 use std::net::SocketAddr;
@@ -258,6 +259,7 @@ fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(runs::run_timeseries))
         .routes(routes!(runs::run_results))
         .routes(routes!(runs::run_logs))
+        .routes(routes!(runs::run_report))
 }
 
 /// The handlers outside `/v1` (no token needed).
@@ -293,10 +295,7 @@ fn app(state: AppState) -> Router {
             "/docs",
             axum::routing::get(|| async { Html(include_str!("docs.html")) }),
         )
-        .route(
-            "/",
-            axum::routing::get(|| async { axum::response::Redirect::temporary("/docs") }),
-        )
+        .merge(web::routes())
         .fallback(|| async {
             ApiError::not_found("not_found", "no such endpoint; see /docs or /openapi.json")
         })

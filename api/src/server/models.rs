@@ -518,6 +518,13 @@ pub struct TimeseriesPoint {
     pub failed_iterations_per_second: f64,
     /// `http_req_duration` of the requests that finished in this second.
     pub http_req_duration: LatencyWindow,
+    /// Checks that passed in this second (absent from series recorded by
+    /// older versions).
+    #[serde(default)]
+    pub checks_passed: u64,
+    /// Checks that failed in this second.
+    #[serde(default)]
+    pub checks_failed: u64,
 }
 
 /// A run's per-second series.

@@ -9,10 +9,10 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 
-use super::AppState;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::models::{
     MetricsQuery, MetricsSnapshot, RunInfo, RunList, RunListQuery, RunLogs, RunPatch, RunRequest,
@@ -20,6 +20,7 @@ use super::models::{
 };
 use super::request::{json_body, query};
 use super::runner::run_not_found;
+use super::{AppState, now};
 
 /// Start a run.
 ///
@@ -366,4 +367,69 @@ pub async fn run_results(
     Ok(Json(
         serde_json::from_str(&results).map_err(ApiError::internal)?,
     ))
+}
+
+/// A finished run's HTML report: one self-contained page (charts, thresholds,
+/// checks, metrics summary) that opens offline, the same as `volley run
+/// --report` writes.
+#[utoipa::path(
+    get,
+    path = "/v1/runs/{id}/report",
+    tag = "runs",
+    params(("id" = String, Path, description = "The run's id")),
+    responses(
+        (status = 200, description = "The report, as one HTML file.", body = String, content_type = "text/html"),
+        (status = 404, description = "`run_not_found`.", body = ErrorBody),
+        (status = 409, description = "`run_not_finished`: the run is queued, running or stopping.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn run_report(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<axum::response::Response> {
+    let run = app.runner.run(&id)?.ok_or_else(|| run_not_found(&id))?;
+    if matches!(
+        run.status,
+        RunStatus::Queued | RunStatus::Running | RunStatus::Stopping
+    ) {
+        return Err(ApiError::conflict(
+            "run_not_finished",
+            format!(
+                "run {id} is {}; its report exists once it ends",
+                run.status.as_str()
+            ),
+        ));
+    }
+    let store = app.runner.store();
+    let parse = |text: Option<String>| -> ApiResult<Option<serde_json::Value>> {
+        text.map(|t| serde_json::from_str(&t).map_err(ApiError::internal))
+            .transpose()
+    };
+    let data = crate::report::ReportData {
+        results: parse(store.run_results(&id)?)?,
+        metrics: Some(
+            serde_json::to_value(app.runner.metrics(&id, None)?).map_err(ApiError::internal)?,
+        ),
+        timeseries: serde_json::to_value(Timeseries {
+            points: store.timeseries(&id)?,
+            run: id.clone(),
+        })
+        .map_err(ApiError::internal)?,
+        scenario: store
+            .scenario(&run.scenario)?
+            .map(|s| serde_json::to_value(s).map_err(ApiError::internal))
+            .transpose()?,
+        run: serde_json::to_value(&run).map_err(ApiError::internal)?,
+        generated_at: now(),
+    };
+    let disposition = format!("inline; filename=\"volley-report-{id}.html\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        crate::report::render(&data),
+    )
+        .into_response())
 }

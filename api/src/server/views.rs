@@ -133,6 +133,8 @@ pub struct SeriesBuilder {
     previous: Progress,
     previous_latency: Trend,
     previous_seconds: f64,
+    /// Checks so far: (passed, all).
+    previous_checks: (u64, u64),
 }
 
 impl SeriesBuilder {
@@ -144,6 +146,12 @@ impl SeriesBuilder {
             _ => Trend::default(),
         };
         let window = latency.since(&self.previous_latency);
+        let checks = match snapshot.aggregate("checks", &TagSet::empty()) {
+            Some((_, Value::Rate { trues, total })) => (trues, total),
+            _ => (0, 0),
+        };
+        let passed = checks.0.saturating_sub(self.previous_checks.0);
+        let all = checks.1.saturating_sub(self.previous_checks.1);
         // A run's last window may be a fraction of a second: it counts as a
         // whole second, so a few requests do not show as a spike in rate.
         let span = (seconds - self.previous_seconds).max(1.0);
@@ -176,7 +184,10 @@ impl SeriesBuilder {
                 p99: window.percentile(99.0),
                 max: window.max(),
             },
+            checks_passed: passed,
+            checks_failed: all.saturating_sub(passed),
         };
+        self.previous_checks = checks;
         self.previous = now;
         self.previous_latency = latency;
         self.previous_seconds = seconds;

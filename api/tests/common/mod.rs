@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub mod api_client;
+pub mod browser;
 
 use volley::demo_target::{DemoConfig, DemoTarget, LatencySpec};
 use volley_runtime::engine::{VolleyEngine, VuLimits};

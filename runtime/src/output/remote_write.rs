@@ -461,8 +461,8 @@ pub(super) async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
     use crate::metrics::{Sample as MetricSample, TagSet, builtin};
+    use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> (impl Fn(&str) -> Option<String>, Vec<String>) {
         let map: HashMap<String, String> = pairs
