@@ -557,6 +557,53 @@ async fn prometheus_answers_dashboard_18030_queries_like_the_summary() {
     assert!(by_name.iter().all(|(labels, _)| labels.contains_key("name")
         && labels.contains_key("method")
         && labels.contains_key("status")));
+
+    // Every panel of Volley's own Grafana dashboard (deploy/) shows the run,
+    // but those about dropped or failed iterations and transport errors: it
+    // had none.
+    let dashboard = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../deploy/grafana/dashboards/volley.json"
+    );
+    let dashboard: Json =
+        serde_json::from_str(&std::fs::read_to_string(dashboard).unwrap()).unwrap();
+    let queries = panel_queries(&dashboard);
+    assert!(queries.len() > 30, "{} queries", queries.len());
+    for (title, expr) in queries {
+        let promql = expr
+            .replace("$__rate_interval", "1m")
+            .replace("$__range", "1m")
+            .replace("$testid", "prom")
+            .replace("$scenario", ".*")
+            .replace("$name", ".*");
+        assert!(
+            !promql.contains('$'),
+            "{title}: a variable is left in {promql}"
+        );
+        let result = prometheus.query(&promql, at).await;
+        let none_happened = ["dropped_iterations", "iterations_failed", "error_code"];
+        if !none_happened.iter().any(|metric| expr.contains(metric)) {
+            assert!(!result.is_empty(), "{title}: no data for {promql}");
+        }
+    }
+}
+
+/// (panel title, expression) of every query of a Grafana dashboard's panels.
+fn panel_queries(dashboard: &Json) -> Vec<(String, String)> {
+    fn walk(panels: &Json, out: &mut Vec<(String, String)>) {
+        for panel in panels.as_array().into_iter().flatten() {
+            let title = panel["title"].as_str().unwrap_or_default();
+            for target in panel["targets"].as_array().into_iter().flatten() {
+                if let Some(expr) = target["expr"].as_str() {
+                    out.push((title.to_owned(), expr.to_owned()));
+                }
+            }
+            walk(&panel["panels"], out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&dashboard["panels"], &mut out);
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
