@@ -98,6 +98,7 @@ impl LocalRun<'_> {
             abort_reason,
             error: None,
             webhook: None,
+            outputs: Vec::new(),
         };
         let metrics = MetricsSnapshot {
             run: id.clone(),

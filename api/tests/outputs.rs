@@ -746,3 +746,86 @@ async fn the_server_pushes_every_run_and_serves_metrics_while_it_runs() {
     assert_eq!(pushed, requests);
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_over_the_api_has_outputs_of_its_own() {
+    use common::api_client::{Api, LONG, config};
+    let (write_url, pushes) = receiver(StatusCode::NO_CONTENT).await;
+    let server = volley::server::Server::start(config("run-outputs"))
+        .await
+        .unwrap();
+    let api = Api::new(server.url(), None);
+    let target = demo_target("none").await;
+    let scenario = api
+        .upload_file(volley_example_artifacts::CONCERT_BOOKING, "concert")
+        .await;
+    let output = json!({
+        "type": "experimental-prometheus-rw", "url": write_url, "pushInterval": "500ms",
+        "trendAsNativeHistogram": true, "headers": {"Authorization": "Bearer s3cret"},
+    });
+    let options = json!({"vus": 2, "duration": "2s", "env": {"TARGET_URL": target.url()}, "tags": {"testid": "mine"}});
+
+    // Bad outputs are refused with the reason, and no run is created.
+    for (outputs, message) in [
+        (json!([{"type": "json", "url": "x"}]), "unknown variant"),
+        (
+            json!([{"type": "experimental-prometheus-rw", "url": "ftp://x"}]),
+            "outputs[0]: experimental-prometheus-rw: url must be http:// or https://",
+        ),
+        (
+            json!([{"type": "experimental-prometheus-rw", "url": write_url, "pushInterval": "soon"}]),
+            "invalid pushInterval",
+        ),
+        (
+            json!([output, output, output, output, output]),
+            "at most 4 outputs",
+        ),
+    ] {
+        let reply = api
+            .post_json(
+                "/v1/runs",
+                &json!({"scenario": scenario, "options": options, "outputs": outputs}),
+            )
+            .await;
+        assert_eq!(reply.status, 400, "{outputs}");
+        let body = reply.json();
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(message),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        api.get("/v1/runs").await.json()["runs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+
+    let run = api
+        .start_run(json!({"scenario": scenario, "options": options, "outputs": [output]}))
+        .await;
+    let shown = api.run(&run).await;
+    assert_eq!(shown["outputs"][0]["headers"]["Authorization"], "(hidden)");
+    assert_eq!(shown["outputs"][0]["url"], write_url.as_str());
+    api.wait_for_status(&run, "finished", LONG).await;
+    let results = api.get(&format!("/v1/runs/{run}/results")).await.json();
+    let requests = results["metrics"]["http_reqs"]["count"].as_f64().unwrap();
+
+    let pushes = pushes.lock().unwrap().clone();
+    assert!(
+        pushes
+            .iter()
+            .all(|(headers, _)| headers["authorization"] == "Bearer s3cret")
+    );
+    let last = &pushes.last().unwrap().1;
+    let pushed: f64 = last
+        .timeseries
+        .iter()
+        .filter(|s| label(s, "__name__") == Some("k6_http_reqs_total"))
+        .inspect(|s| assert_eq!(label(s, "testid"), Some("mine")))
+        .map(|s| s.samples[0].value)
+        .sum();
+    assert_eq!(pushed, requests);
+    server.shutdown().await.unwrap();
+}

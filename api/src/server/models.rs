@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use utoipa::{IntoParams, ToSchema};
+use volley_runtime::output::RemoteWriteConfig;
 
 /// A stored scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -73,6 +74,94 @@ pub struct RunRequest {
     #[serde(default)]
     #[schema(format = "uri")]
     pub webhook: Option<String>,
+    /// Where the run's metrics also go while it runs, besides the server's
+    /// own outputs (`volley serve --out`); at most 4.
+    #[serde(default)]
+    pub outputs: Vec<RunOutput>,
+}
+
+/// The one kind of output a run started over the API may have (files of
+/// samples are for `volley run`; the server keeps every run's results).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum OutputKind {
+    /// Prometheus remote write, as k6's output of that name.
+    #[serde(rename = "experimental-prometheus-rw")]
+    PrometheusRemoteWrite,
+}
+
+/// Prometheus remote write of one run, with the settings of `volley run --out
+/// experimental-prometheus-rw` (k6's names; the server's environment is not
+/// read). The run is labelled `testid=<run id>` unless its tags set a `testid`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({
+    "type": "experimental-prometheus-rw",
+    "url": "http://prometheus:9090/api/v1/write",
+    "trendAsNativeHistogram": true
+}))]
+pub struct RunOutput {
+    /// The output.
+    #[serde(rename = "type")]
+    pub kind: OutputKind,
+    /// Where to push.
+    #[schema(format = "uri")]
+    pub url: String,
+    /// How often, such as `5s` (the default).
+    pub push_interval: Option<String>,
+    /// Trends as native histograms (default false, as in k6); otherwise one
+    /// gauge per statistic of `trendStats`.
+    pub trend_as_native_histogram: Option<bool>,
+    /// The statistics sent for trends that are not histograms (default `["p(99)"]`).
+    pub trend_stats: Option<Vec<String>>,
+    /// End every series with a stale marker when the run ends.
+    pub stale_markers: Option<bool>,
+    /// The prefix of every name (default `k6`).
+    pub namespace: Option<String>,
+    /// Accept any TLS certificate.
+    #[serde(rename = "insecureSkipTLSVerify")]
+    pub insecure_skip_tls_verify: Option<bool>,
+    /// Headers sent with each push, such as `Authorization`. Their values are
+    /// not shown back.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+}
+
+impl RunOutput {
+    /// The runtime's settings for this output.
+    pub fn config(&self) -> Result<RemoteWriteConfig, String> {
+        let mut settings = vec![("url", self.url.clone())];
+        let mut add = |key: &'static str, value: Option<String>| {
+            if let Some(value) = value {
+                settings.push((key, value));
+            }
+        };
+        add("pushInterval", self.push_interval.clone());
+        add(
+            "trendAsNativeHistogram",
+            self.trend_as_native_histogram.map(|b| b.to_string()),
+        );
+        add("trendStats", self.trend_stats.as_ref().map(|s| s.join(",")));
+        add("staleMarkers", self.stale_markers.map(|b| b.to_string()));
+        add("namespace", self.namespace.clone());
+        add(
+            "insecureSkipTLSVerify",
+            self.insecure_skip_tls_verify.map(|b| b.to_string()),
+        );
+        let headers: Vec<(String, String)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        RemoteWriteConfig::from_settings(&settings, &headers).map_err(|e| e.to_string())
+    }
+
+    /// This output with its header values hidden, to show.
+    pub fn redacted(mut self) -> Self {
+        for value in self.headers.values_mut() {
+            *value = "(hidden)".into();
+        }
+        self
+    }
 }
 
 /// k6-style run options, laid over the scenario's own `options()`. The
@@ -377,6 +466,9 @@ pub struct RunInfo {
     pub error: Option<String>,
     /// The end-of-run webhook.
     pub webhook: Option<WebhookState>,
+    /// The run's own outputs (header values hidden).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<RunOutput>,
 }
 
 /// A page of runs.

@@ -29,6 +29,9 @@ use super::views::{
 use super::webhook::{self, WebhookSender};
 use super::{ServeConfig, now};
 
+/// The most outputs a run may have of its own.
+const MAX_RUN_OUTPUTS: usize = 4;
+
 /// A run being executed.
 #[derive(Default)]
 struct ActiveRun {
@@ -137,6 +140,17 @@ impl Runner {
         if let Some(url) = &request.webhook {
             webhook::check_url(url).map_err(|e| ApiError::bad_request("invalid_webhook", e))?;
         }
+        if request.outputs.len() > MAX_RUN_OUTPUTS {
+            return Err(ApiError::bad_request(
+                "invalid_outputs",
+                format!("a run has at most {MAX_RUN_OUTPUTS} outputs"),
+            ));
+        }
+        for (index, output) in request.outputs.iter().enumerate() {
+            output.config().map_err(|e| {
+                ApiError::bad_request("invalid_outputs", format!("outputs[{index}]: {e}"))
+            })?;
+        }
         let run = RunInfo {
             id: format!("run_{:016x}", rand::random::<u64>()),
             scenario: info.id,
@@ -156,6 +170,7 @@ impl Runner {
                 attempts: 0,
                 last_error: None,
             }),
+            outputs: request.outputs,
         };
         self.store.insert_run(&run)?;
         self.pump();
@@ -227,11 +242,22 @@ impl Runner {
         self.pump();
     }
 
-    /// The server's outputs for run `id`, labelled with its id as `testid`
-    /// unless the run has a `testid` tag of its own.
+    /// The server's outputs and run `id`'s own, labelled with its id as
+    /// `testid` unless the run has a `testid` tag of its own.
     fn outputs(&self, id: &str, plan: &RunPlan) -> Outputs {
+        let mut specs = self.remote_writes.clone();
+        match self.store.run_outputs(id) {
+            Ok(outputs) => specs.extend(
+                // Checked when the run was submitted.
+                outputs
+                    .iter()
+                    .filter_map(|o| o.config().ok())
+                    .map(OutputSpec::RemoteWrite),
+            ),
+            Err(e) => tracing::error!("cannot read the outputs of run {id}: {e}"),
+        }
         // Remote write opens no file, so it cannot fail here.
-        let outputs = Outputs::open(&self.remote_writes).unwrap_or_default();
+        let outputs = Outputs::open(&specs).unwrap_or_default();
         if plan.tags.contains_key("testid") {
             outputs
         } else {

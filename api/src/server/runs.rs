@@ -35,7 +35,7 @@ use super::{AppState, now};
     responses(
         (status = 201, description = "Queued or started; `Location` points to it.", body = RunInfo,
             headers(("location" = String, description = "The run's URL"))),
-        (status = 400, description = "`malformed_json`, `invalid_options` or `invalid_webhook`.", body = ErrorBody),
+        (status = 400, description = "`malformed_json`, `invalid_options`, `invalid_webhook` or `invalid_outputs`.", body = ErrorBody),
         (status = 404, description = "`scenario_not_found`.", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`.", body = ErrorBody),
     ),

@@ -11,8 +11,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::models::{
-    AbortReason, RunInfo, RunProgress, RunStatus, ScenarioInfo, ThresholdState, TimeseriesPoint,
-    WebhookState,
+    AbortReason, RunInfo, RunOutput, RunProgress, RunStatus, ScenarioInfo, ThresholdState,
+    TimeseriesPoint, WebhookState,
 };
 
 /// Schema changes, applied in order; `PRAGMA user_version` counts those applied.
@@ -55,6 +55,9 @@ CREATE TABLE timeseries (
 "#,
     r#"
 ALTER TABLE runs ADD COLUMN logs TEXT;
+"#,
+    r#"
+ALTER TABLE runs ADD COLUMN outputs TEXT NOT NULL DEFAULT '[]';
 "#,
 ];
 
@@ -269,8 +272,8 @@ impl Store {
     /// Adds a queued run.
     pub fn insert_run(&self, run: &RunInfo) -> rusqlite::Result<()> {
         self.db().execute(
-            "INSERT INTO runs (id, scenario_id, status, options, created_at, webhook)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO runs (id, scenario_id, status, options, created_at, webhook, outputs)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 run.id,
                 run.scenario,
@@ -278,9 +281,23 @@ impl Store {
                 run.options.to_string(),
                 run.created_at,
                 run.webhook.as_ref().map(to_json),
+                to_json(&run.outputs),
             ],
         )?;
         Ok(())
+    }
+
+    /// The outputs of run `id`, header values included.
+    pub fn run_outputs(&self, id: &str) -> rusqlite::Result<Vec<RunOutput>> {
+        let text: Option<String> = self
+            .db()
+            .query_row(
+                "SELECT outputs FROM runs WHERE id = ?1",
+                params![id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        text.map_or(Ok(Vec::new()), |t| from_json(&t))
     }
 
     /// The run `id`, as stored.
@@ -507,8 +524,8 @@ impl Store {
 }
 
 const RUN_COLUMNS: &str = "id, scenario_id, status, options, created_at, started_at, ended_at, \
-     progress, thresholds_passed, thresholds, abort_reason, error, webhook";
-const RUN_COLUMN_COUNT: usize = 13;
+     progress, thresholds_passed, thresholds, abort_reason, error, webhook, outputs";
+const RUN_COLUMN_COUNT: usize = 14;
 
 fn run_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunInfo> {
     let status: String = row.get(2)?;
@@ -529,6 +546,10 @@ fn run_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunInfo> {
             .transpose()?,
         error: row.get(11)?,
         webhook: optional_json(12)?.map(|t| from_json(&t)).transpose()?,
+        outputs: from_json::<Vec<RunOutput>>(&row.get::<_, String>(13)?)?
+            .into_iter()
+            .map(RunOutput::redacted)
+            .collect(),
     })
 }
 

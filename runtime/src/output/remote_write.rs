@@ -138,22 +138,18 @@ impl RemoteWriteConfig {
         }
 
         let mut headers = Vec::new();
-        let header = |name: &str, value: &str| -> Result<(HeaderName, HeaderValue), OutputError> {
-            let parsed_name = HeaderName::from_bytes(name.trim().as_bytes())
-                .map_err(|_| bad(format!("invalid header name {name:?}")))?;
-            let parsed_value = HeaderValue::from_str(value.trim())
-                .map_err(|_| bad(format!("invalid value for header {name:?}")))?;
-            Ok((parsed_name, parsed_value))
-        };
         if let Some(user) = var("USERNAME") {
             let password = var("PASSWORD").unwrap_or_default();
             let credentials = BASE64_STANDARD.encode(format!("{user}:{password}"));
-            headers.push(header(
+            headers.push(parse_header(
                 AUTHORIZATION.as_str(),
                 &format!("Basic {credentials}"),
             )?);
         } else if let Some(token) = var("BEARER_TOKEN") {
-            headers.push(header(AUTHORIZATION.as_str(), &format!("Bearer {token}"))?);
+            headers.push(parse_header(
+                AUTHORIZATION.as_str(),
+                &format!("Bearer {token}"),
+            )?);
         }
         if let Some(list) = var("HTTP_HEADERS") {
             for item in list.split(',').filter(|i| !i.trim().is_empty()) {
@@ -162,7 +158,7 @@ impl RemoteWriteConfig {
                         "K6_PROMETHEUS_RW_HTTP_HEADERS wants name:value pairs, got {item:?}"
                     ))
                 })?;
-                headers.push(header(name, value)?);
+                headers.push(parse_header(name, value)?);
             }
         }
         let header_prefix = format!("{ENV_PREFIX}HEADERS_");
@@ -170,10 +166,31 @@ impl RemoteWriteConfig {
             if let Some(header_name) = name.strip_prefix(&header_prefix)
                 && let Some(value) = env(name)
             {
-                headers.push(header(header_name, &value)?);
+                headers.push(parse_header(header_name, &value)?);
             }
         }
         config.headers = headers;
+        Ok(config)
+    }
+
+    /// Settings given one by one (`url`, `pushInterval`, `trendAsNativeHistogram`,
+    /// `trendStats`, `staleMarkers`, `namespace`, `insecureSkipTLSVerify`) over
+    /// the defaults, and extra headers; the environment is not read.
+    pub fn from_settings(
+        settings: &[(&str, String)],
+        headers: &[(String, String)],
+    ) -> Result<Self, OutputError> {
+        let bad = |message: String| OutputError::Setting {
+            output: NAME,
+            message,
+        };
+        let mut config = Self::default();
+        for (key, value) in settings {
+            config.set(key, value).map_err(bad)?;
+        }
+        for (name, value) in headers {
+            config.headers.push(parse_header(name, value)?);
+        }
         Ok(config)
     }
 
@@ -303,6 +320,19 @@ fn stale_markers(labels: &[Labels], timestamp_ms: i64) -> WriteRequest {
         })
         .collect();
     WriteRequest { timeseries }
+}
+
+/// A header to send with each push.
+fn parse_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), OutputError> {
+    let bad = |message: String| OutputError::Setting {
+        output: NAME,
+        message,
+    };
+    let parsed_name = HeaderName::from_bytes(name.trim().as_bytes())
+        .map_err(|_| bad(format!("invalid header name {name:?}")))?;
+    let parsed_value = HeaderValue::from_str(value.trim())
+        .map_err(|_| bad(format!("invalid value for header {name:?}")))?;
+    Ok((parsed_name, parsed_value))
 }
 
 /// Sends pushes to one remote-write URL.
