@@ -42,7 +42,11 @@ fn bad_input_exits_non_zero_with_a_clear_message() {
     let bad_config = dir.join("bad.json");
     std::fs::write(&bad_config, r#"{"vus": "many"}"#).unwrap();
     let missing = dir.join("missing.wasm");
-    let cases: [(Vec<&str>, i32, &str); 6] = [
+    let unwritable = format!(
+        "json={}",
+        dir.join("no-such-dir").join("out.json").display()
+    );
+    let cases: [(Vec<&str>, i32, &str); 10] = [
         (
             vec!["validate", missing.to_str().unwrap()],
             1,
@@ -64,6 +68,27 @@ fn bad_input_exits_non_zero_with_a_clear_message() {
             vec!["run", HELLO, "--config", bad_config.to_str().unwrap()],
             1,
             "vus",
+        ),
+        (
+            vec!["run", HELLO, "--out", "influxdb"],
+            2,
+            "unknown output \"influxdb\"",
+        ),
+        (
+            vec![
+                "run",
+                HELLO,
+                "--out",
+                "experimental-prometheus-rw=pushInterval=soon",
+            ],
+            2,
+            "invalid pushInterval",
+        ),
+        (vec!["run", HELLO, "--out", &unwritable], 1, "cannot create"),
+        (
+            vec!["serve", "--out", "json=x.json"],
+            1,
+            "json and csv files are for volley run",
         ),
     ];
     for (args, code, message) in cases {
@@ -121,6 +146,63 @@ async fn run_prints_a_summary_and_exports_k6_json() {
         );
     }
     assert_eq!(json["root_group"]["checks"]["status is 200"]["passes"], 20);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_writes_its_outputs_and_report() {
+    let target = demo_target("none").await;
+    let dir = std::env::temp_dir().join(format!("volley-cli-outputs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (json, csv, report) = (
+        dir.join("s.json"),
+        dir.join("s.csv"),
+        dir.join("report.html"),
+    );
+    let url = format!("TARGET_URL={}/hello", target.url());
+    let args = [
+        "run".to_owned(),
+        HELLO.to_owned(),
+        "--vus=2".into(),
+        "--iterations=10".into(),
+        format!("--env={url}"),
+        "--quiet".into(),
+        "--tag=testid=cli".into(),
+        format!("--out=json={}", json.display()),
+        format!("--out=csv={}", csv.display()),
+        format!("--report={}", report.display()),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        volley(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    })
+    .await
+    .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    for line in [
+        format!("output: json ({})", json.display()),
+        format!("output: csv ({})", csv.display()),
+        format!("report: {}", report.display()),
+    ] {
+        assert!(stderr.contains(&line), "{line} missing: {stderr}");
+    }
+    // Every request is in both files, tagged with the run's tag.
+    let points: Vec<serde_json::Value> = std::fs::read_to_string(&json)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|p: &serde_json::Value| p["type"] == "Point" && p["metric"] == "http_reqs")
+        .collect();
+    assert_eq!(points.len(), 10);
+    assert!(points.iter().all(|p| p["data"]["tags"]["testid"] == "cli"));
+    let rows = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(
+        rows.lines().filter(|l| l.starts_with("http_reqs,")).count(),
+        10
+    );
+    assert_eq!(target.stats().total, 10);
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.starts_with("<!doctype html>") && html.contains("\"http_reqs\""));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread")]
