@@ -4,7 +4,7 @@
 //! takes the samples from the run five times a second and writes them, so
 //! the VUs never wait on the disk.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::{OutputError, OutputReport};
-use crate::metrics::{MetricId, MetricKind, Metrics, TagSet, TimedSample, ValueType};
+use crate::metrics::{MetricId, MetricInfo, MetricKind, Metrics, TagSet, TimedSample, ValueType};
 use crate::thresholds::MetricThresholds;
 
 /// How often the samples are written.
@@ -147,16 +147,17 @@ impl SampleFile {
         })
     }
 
-    fn write(&mut self, samples: &[TimedSample], context: &Context) {
+    fn write(&mut self, samples: &[TimedSample], context: &mut Context) {
         if self.error.is_some() {
             return;
         }
         let result = samples.iter().try_for_each(|sample| {
             let at = context.started_at + sample.at;
+            let info = context.info(sample.metric);
             match self.format {
-                SampleFormat::Json => self.write_json(sample, at, context),
+                SampleFormat::Json => self.write_json(sample, at, &info, context),
                 SampleFormat::Csv(time_format) => {
-                    self.write_csv(sample, time_format.format(at), context)
+                    self.write_csv(sample, &time_format.format(at), &info.name)
                 }
             }
         });
@@ -168,9 +169,9 @@ impl SampleFile {
         &mut self,
         sample: &TimedSample,
         at: SystemTime,
+        info: &MetricInfo,
         context: &Context,
     ) -> io::Result<()> {
-        let info = context.metrics.registry().info(sample.metric);
         if self.described.insert(sample.metric) {
             let (thresholds, submetrics) = context.thresholds_of(&info.name);
             let line = MetricLine {
@@ -200,29 +201,26 @@ impl SampleFile {
         self.out.write_all(b"\n")
     }
 
-    fn write_csv(
-        &mut self,
-        sample: &TimedSample,
-        time: String,
-        context: &Context,
-    ) -> io::Result<()> {
-        let info = context.metrics.registry().info(sample.metric);
-        let mut row = vec![info.name.to_string(), time, format!("{:.6}", sample.value)];
-        row.extend(
-            CSV_TAG_COLUMNS
-                .iter()
-                .map(|column| sample.tags.get(column).unwrap_or_default().to_owned()),
-        );
-        let extra: Vec<String> = sample
+    fn write_csv(&mut self, sample: &TimedSample, time: &str, name: &str) -> io::Result<()> {
+        let out = &mut self.out;
+        write_csv_field(out, name)?;
+        write!(out, ",{time},{:.6}", sample.value)?;
+        for column in CSV_TAG_COLUMNS {
+            out.write_all(b",")?;
+            write_csv_field(out, sample.tags.get(column).unwrap_or_default())?;
+        }
+        out.write_all(b",")?;
+        let mut extra = sample
             .tags
             .iter()
             .filter(|(key, _)| !CSV_TAG_COLUMNS.contains(key))
-            .map(|(key, value)| format!("{key}={value}"))
-            .collect();
-        row.push(extra.join("&"));
-        row.push(String::new());
-        let line: Vec<_> = row.iter().map(|field| csv_field(field)).collect();
-        writeln!(self.out, "{}", line.join(","))
+            .peekable();
+        if extra.peek().is_some() {
+            let extra: Vec<String> = extra.map(|(key, value)| format!("{key}={value}")).collect();
+            write_csv_field(out, &extra.join("&"))?;
+        }
+        // No metadata column values: `vu` and `iter` are not kept.
+        out.write_all(b",\n")
     }
 
     fn finish(mut self) -> OutputReport {
@@ -243,12 +241,12 @@ impl SampleFile {
     }
 }
 
-/// `field` quoted for CSV (RFC 4180) when it needs to be.
-fn csv_field(field: &str) -> std::borrow::Cow<'_, str> {
+/// Writes `field`, quoted for CSV (RFC 4180) when it needs to be.
+fn write_csv_field(out: &mut impl Write, field: &str) -> io::Result<()> {
     if field.contains([',', '"', '\n', '\r']) || field.starts_with(' ') {
-        format!("\"{}\"", field.replace('"', "\"\"")).into()
+        write!(out, "\"{}\"", field.replace('"', "\"\""))
     } else {
-        field.into()
+        out.write_all(field.as_bytes())
     }
 }
 
@@ -258,9 +256,19 @@ struct Context {
     started_at: SystemTime,
     /// Per metric: its threshold sources and its submetrics (name, suffix, tags).
     thresholds: BTreeMap<String, (Vec<String>, Vec<Submetric>)>,
+    /// The definitions of the metrics seen so far.
+    infos: HashMap<MetricId, MetricInfo>,
 }
 
 impl Context {
+    fn info(&mut self, id: MetricId) -> MetricInfo {
+        let registry = self.metrics.registry();
+        self.infos
+            .entry(id)
+            .or_insert_with(|| registry.info(id))
+            .clone()
+    }
+
     fn thresholds_of(&self, metric: &str) -> (Vec<String>, Option<Vec<Submetric>>) {
         match self.thresholds.get(metric) {
             Some((sources, submetrics)) => (
@@ -359,10 +367,11 @@ impl Writer {
                 });
             }
         }
-        let context = Context {
+        let mut context = Context {
             started_at: metrics.started_at(),
             metrics,
             thresholds: by_metric,
+            infos: HashMap::new(),
         };
         let (stop, stopped) = mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -375,7 +384,7 @@ impl Writer {
                     );
                     let samples = context.metrics.drain_samples();
                     for file in &mut files {
-                        file.write(&samples, &context);
+                        file.write(&samples, &mut context);
                     }
                     if last {
                         return files.into_iter().map(SampleFile::finish).collect();
@@ -409,10 +418,15 @@ mod tests {
 
     #[test]
     fn csv_fields_are_quoted_only_when_needed() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field(" lead"), "\" lead\"");
+        let quoted = |field: &str| {
+            let mut out = Vec::new();
+            write_csv_field(&mut out, field).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(quoted("plain"), "plain");
+        assert_eq!(quoted("a,b"), "\"a,b\"");
+        assert_eq!(quoted("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(quoted(" lead"), "\" lead\"");
     }
 
     #[test]
