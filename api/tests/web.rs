@@ -171,6 +171,18 @@ async fn the_dashboard_starts_a_run_draws_it_live_and_stops_it() {
             .await,
         true
     );
+    // Its report can be saved from the page (fetched with the token).
+    assert_eq!(
+        page.eval("document.querySelector('#download-report').hidden")
+            .await,
+        false
+    );
+    let fetched = page
+        .eval(&format!(
+            "fetch('/v1/runs/{run}/report', {{headers: {{Authorization: 'Bearer t0k3n'}}}}).then(r => r.status)"
+        ))
+        .await;
+    assert_eq!(fetched, 200);
     let results = api.get(&format!("/v1/runs/{run}/results")).await.json();
     assert_eq!(
         results["metrics"]["http_reqs"]["count"].as_f64().unwrap() as u64,

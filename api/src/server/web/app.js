@@ -284,6 +284,7 @@
     let disposed = false, run = null, scenarioName = null;
     const status = el('span', { class: 'badge', id: 'run-status', text: '…' });
     const stopBtn = el('button', { class: 'danger', id: 'stop-run', text: 'Stop run', disabled: true });
+    const reportBtn = el('button', { id: 'download-report', text: 'Download report', hidden: true });
     const msg = message('error');
     const facts = el('div');
     const bar = el('div');
@@ -299,7 +300,7 @@
     fill(main,
       el('div', { class: 'page-head' },
         el('div', {}, el('div', { class: 'row' }, el('h1', {}, 'Run ', el('span', { class: 'mono', text: id })), status, streamNote), facts),
-        el('div', { class: 'row' }, stopBtn)),
+        el('div', { class: 'row' }, reportBtn, stopBtn)),
       msg, progress, chartsBox,
       el('div', { class: 'grid2' },
         el('section', { class: 'card' }, el('h2', { text: 'Thresholds' }), thresholdsBox),
@@ -320,6 +321,7 @@
       const final = FINAL.includes(r.status);
       stopBtn.disabled = final || r.status === 'stopping' || stopBtn.dataset.sent === '1';
       if (final) stopBtn.textContent = 'Stop run';
+      reportBtn.hidden = !final;
       fill(facts, V.runFacts(r, { scenarioName }));
       fill(thresholdsBox, V.thresholdList(r.thresholds));
       const p = r.progress;
@@ -327,6 +329,25 @@
       if (p && p.planned_seconds) bar.style.width = Math.min(100, (100 * p.elapsed_seconds) / p.planned_seconds) + '%';
       if (r.error) showError(msg, new Error('Run ' + r.status + ': ' + r.error));
     }
+
+    // The report needs the token too, so it is fetched, then saved as a file.
+    reportBtn.addEventListener('click', async () => {
+      reportBtn.disabled = true;
+      try {
+        const res = await fetch('/v1/runs/' + encodeURIComponent(id) + '/report', { headers: authHeaders() });
+        if (!res.ok) throw new ApiError(res.status, 'http_' + res.status, 'The report is not available (HTTP ' + res.status + ').');
+        const url = URL.createObjectURL(await res.blob());
+        const link = el('a', { href: url, download: 'volley-report-' + id + '.html' });
+        document.body.appendChild(link);
+        link.click();
+        link.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 10000);
+      } catch (e) {
+        showError(msg, e);
+      } finally {
+        reportBtn.disabled = false;
+      }
+    });
 
     stopBtn.addEventListener('click', async () => {
       stopBtn.disabled = true; stopBtn.dataset.sent = '1'; stopBtn.textContent = 'Stopping…';
