@@ -338,19 +338,7 @@ pub async fn run_results(
     State(app): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<RunResults>> {
-    let run = app.runner.run(&id)?.ok_or_else(|| run_not_found(&id))?;
-    if matches!(
-        run.status,
-        RunStatus::Queued | RunStatus::Running | RunStatus::Stopping
-    ) {
-        return Err(ApiError::conflict(
-            "run_not_finished",
-            format!(
-                "run {id} is {}; results exist once it ends",
-                run.status.as_str()
-            ),
-        ));
-    }
+    let run = ended_run(&app, &id, "results exist")?;
     let results = app.runner.store().run_results(&id)?.ok_or_else(|| {
         ApiError::conflict(
             "no_results",
@@ -388,19 +376,7 @@ pub async fn run_report(
     State(app): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<axum::response::Response> {
-    let run = app.runner.run(&id)?.ok_or_else(|| run_not_found(&id))?;
-    if matches!(
-        run.status,
-        RunStatus::Queued | RunStatus::Running | RunStatus::Stopping
-    ) {
-        return Err(ApiError::conflict(
-            "run_not_finished",
-            format!(
-                "run {id} is {}; its report exists once it ends",
-                run.status.as_str()
-            ),
-        ));
-    }
+    let run = ended_run(&app, &id, "its report exists")?;
     let store = app.runner.store();
     let parse = |text: Option<String>| -> ApiResult<Option<serde_json::Value>> {
         text.map(|t| serde_json::from_str(&t).map_err(ApiError::internal))
@@ -432,4 +408,20 @@ pub async fn run_report(
         crate::report::render(&data),
     )
         .into_response())
+}
+
+/// Run `id`, if it has ended; otherwise `run_not_finished`, saying that
+/// `what` once it ends.
+fn ended_run(app: &AppState, id: &str, what: &str) -> ApiResult<RunInfo> {
+    let run = app.runner.run(id)?.ok_or_else(|| run_not_found(id))?;
+    if matches!(
+        run.status,
+        RunStatus::Queued | RunStatus::Running | RunStatus::Stopping
+    ) {
+        return Err(ApiError::conflict(
+            "run_not_finished",
+            format!("run {id} is {}; {what} once it ends", run.status.as_str()),
+        ));
+    }
+    Ok(run)
 }
