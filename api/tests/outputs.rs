@@ -175,6 +175,7 @@ async fn json_and_csv_files_hold_every_sample() {
     assert_eq!(csv_sums["http_reqs"], requests);
     assert_eq!(csv_sums["iterations"], sums["iterations"]);
     assert!((csv_sums["http_req_duration"] - sums["http_req_duration"]).abs() < 0.01);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Every push a receiver got: its headers and the decoded request.

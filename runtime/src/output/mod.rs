@@ -200,11 +200,6 @@ impl Outputs {
         self
     }
 
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.remote_writes.is_empty() && self.files.is_empty()
-    }
-
     /// Starts feeding the run's `metrics` (run tags `tags`, thresholds
     /// `thresholds`) to every output.
     pub(crate) fn attach(
