@@ -300,7 +300,7 @@ pub async fn scenario_options(scenario: &Scenario) -> Result<Options, String> {
 pub fn start(scenario: &Scenario, plan: RunPlan, limits: VuLimits, outputs: Outputs) -> RunHandle {
     let metrics = Metrics::new();
     metrics.set_run_tags(TagSet::new(plan.tags.clone()));
-    let outputs = outputs.attach(&metrics, &plan.tags, &plan.thresholds);
+    let outputs = outputs.attach(&metrics, &plan.thresholds);
     let client = ClientConfig::new(plan.insecure_skip_tls_verify, &plan.user_agent)
         .with_allowed_targets(plan.allowed_targets.clone());
     let context = RunContext::new(metrics, client);

@@ -29,6 +29,14 @@ use super::views::{
 use super::webhook::{self, WebhookSender};
 use super::{ServeConfig, now};
 
+/// The `testid` label of run `id`'s series: its own `testid` tag, else its id.
+fn testid(id: &str, plan: &RunPlan) -> String {
+    plan.tags
+        .get("testid")
+        .cloned()
+        .unwrap_or_else(|| id.to_owned())
+}
+
 /// The most outputs a run may have of its own.
 const MAX_RUN_OUTPUTS: usize = 4;
 
@@ -257,12 +265,9 @@ impl Runner {
             Err(e) => tracing::error!("cannot read the outputs of run {id}: {e}"),
         }
         // Remote write opens no file, so it cannot fail here.
-        let outputs = Outputs::open(&specs).unwrap_or_default();
-        if plan.tags.contains_key("testid") {
-            outputs
-        } else {
-            outputs.with_labels([("testid".to_owned(), id.to_owned())].into())
-        }
+        Outputs::open(&specs)
+            .unwrap_or_default()
+            .with_labels([("testid".to_owned(), testid(id, plan))].into())
     }
 
     async fn prepare(&self, run: &RunInfo) -> Result<(Scenario, RunPlan), String> {
@@ -449,12 +454,8 @@ impl Runner {
             .into_iter()
             .filter_map(|(id, run)| {
                 let handle = run.handle.get()?;
-                let testid = handle.plan().tags.get("testid").cloned();
-                Some((
-                    id.clone(),
-                    testid.unwrap_or(id),
-                    handle.metrics().snapshot(),
-                ))
+                let testid = testid(&id, handle.plan());
+                Some((id, testid, handle.metrics().snapshot()))
             })
             .collect()
     }

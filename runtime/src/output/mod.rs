@@ -200,17 +200,11 @@ impl Outputs {
         self
     }
 
-    /// Starts feeding the run's `metrics` (run tags `tags`, thresholds
-    /// `thresholds`) to every output.
-    pub(crate) fn attach(
-        self,
-        metrics: &Arc<Metrics>,
-        tags: &BTreeMap<String, String>,
-        thresholds: &[MetricThresholds],
-    ) -> Running {
+    /// Starts feeding the run's `metrics` (whose samples carry the run's
+    /// tags; thresholds `thresholds`) to every output.
+    pub(crate) fn attach(self, metrics: &Arc<Metrics>, thresholds: &[MetricThresholds]) -> Running {
         let done = CancellationToken::new();
-        let mut labels = tags.clone();
-        labels.extend(self.labels);
+        let labels = self.labels;
         let pushers = self
             .remote_writes
             .into_iter()
