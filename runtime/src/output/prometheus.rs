@@ -138,7 +138,7 @@ pub fn series(
     trends: Trends<'_>,
     extra_labels: &BTreeMap<String, String>,
 ) -> BTreeMap<Labels, Point> {
-    let mut merged: HashMap<(String, Vec<(String, String)>), Value> = HashMap::new();
+    let mut merged: HashMap<(String, Labels), (ValueType, Value)> = HashMap::new();
     for series in &snapshot.series {
         let mut labels: BTreeMap<String, String> = extra_labels
             .iter()
@@ -155,17 +155,12 @@ pub fn series(
             labels.into_iter().collect::<Vec<_>>(),
         );
         match merged.get_mut(&key) {
-            Some(value) => value.merge(&series.value),
+            Some((_, value)) => value.merge(&series.value),
             None => {
-                merged.insert(key, series.value.clone());
+                merged.insert(key, (series.metric.value_type, series.value.clone()));
             }
         }
     }
-    let kinds: HashMap<&str, ValueType> = snapshot
-        .series
-        .iter()
-        .map(|s| (s.metric.name.as_ref(), s.metric.value_type))
-        .collect();
     let prefix = if namespace.is_empty() {
         String::new()
     } else {
@@ -178,8 +173,7 @@ pub fn series(
         labels.sort();
         out.insert(labels, point);
     };
-    for ((metric, labels), value) in merged {
-        let value_type = kinds[metric.as_str()];
+    for ((metric, labels), (value_type, value)) in merged {
         // Times are milliseconds in Volley and seconds in Prometheus.
         let scale = if value_type == ValueType::Time {
             1e-3
